@@ -1,0 +1,114 @@
+"""Device, seeds and the run profile shared by every chapter.
+
+A chapter starts with::
+
+    seed_everything(0)
+    device = get_device()
+    print(describe())
+
+and takes every budget (epochs, steps, sample counts) from :func:`by_profile`,
+so that the same notebook runs in about a minute on a laptop CPU ("quick") and
+makes figures worth looking at on a GPU ("full").
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+__all__ = ["get_device", "seed_everything", "profile", "by_profile", "describe"]
+
+PROFILES = ("quick", "full")
+T = TypeVar("T")
+
+
+def get_device() -> torch.device:
+    """Return the best available device: CUDA, else Apple MPS, else CPU.
+
+    The environment variable ``COURSE_DEVICE`` (for example ``cpu`` or
+    ``cuda:1``) overrides the choice.
+
+    Returns:
+        A ``torch.device``.
+
+    Raises:
+        ValueError: if ``COURSE_DEVICE`` names a device torch does not know, or
+            one that is not available on this machine.
+    """
+    override = os.environ.get("COURSE_DEVICE", "").strip()
+    if override:
+        try:
+            device = torch.device(override)
+        except RuntimeError as err:
+            raise ValueError(f"COURSE_DEVICE={override!r} is not a torch device: {err}") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"COURSE_DEVICE={override!r} but CUDA is not available here")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"COURSE_DEVICE={override!r} but Apple MPS is not available here")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy and torch (CPU and every CUDA device).
+
+    Args:
+        seed: a non-negative integer.
+
+    Raises:
+        TypeError: if ``seed`` is not an ``int``.
+        ValueError: if ``seed`` is negative.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def profile() -> str:
+    """Return the run profile, ``"quick"`` or ``"full"``.
+
+    ``full`` by default when CUDA is available, ``quick`` otherwise (CPU, MPS).
+    The environment variable ``COURSE_PROFILE`` overrides it.
+
+    Raises:
+        ValueError: if ``COURSE_PROFILE`` is set to anything else.
+    """
+    override = os.environ.get("COURSE_PROFILE", "").strip().lower()
+    if override:
+        if override not in PROFILES:
+            raise ValueError(f"COURSE_PROFILE must be one of {PROFILES}, got {override!r}")
+        return override
+    return "full" if torch.cuda.is_available() else "quick"
+
+
+def by_profile(quick: T, full: T) -> T:
+    """Pick a budget for the current profile: ``by_profile(quick=300, full=20_000)``.
+
+    Args:
+        quick: the value for the quick profile (2 CPU cores, about a minute a chapter).
+        full: the value for the full profile (a GPU).
+
+    Returns:
+        ``quick`` or ``full``, as :func:`profile` says.
+    """
+    return full if profile() == "full" else quick
+
+
+def describe(device: torch.device | None = None) -> str:
+    """One line naming the device, the profile and the torch version, for a setup cell."""
+    device = get_device() if device is None else device
+    return f"device: {device} | profile: {profile()} | torch {torch.__version__.split('+')[0]}"
