@@ -1,0 +1,244 @@
+"""K-means clustering (Lloyd's algorithm), on any device, with batched distances.
+
+Algorithm 10.1 of the slides (seed 003, after ISLR): start from an assignment
+or from centroids, then alternate
+
+* the centroid step: each centroid becomes the mean of its cluster's points;
+* the assignment step: each point joins the cluster of its nearest centroid,
+
+until the assignments stop changing. The objective, the *inertia*
+W = sum_i ||x_i - mu_{c(i)}||^2 (ISLR eq. 10.11 up to a factor 2 per cluster),
+never increases: each step minimizes it over one block of variables.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+__all__ = [
+    "KMeansResult",
+    "pairwise_sq_distances",
+    "assign",
+    "update_centroids",
+    "inertia",
+    "kmeans_plus_plus",
+    "kmeans",
+    "purity",
+]
+
+
+class KMeansResult(NamedTuple):
+    """The fitted k-means.
+
+    Attributes:
+        centroids: ``(k, d)``.
+        labels: ``(n,)`` int64, each point's cluster.
+        inertia: scalar tensor, the sum of squared distances to the assigned centroids.
+        n_iter: number of assignment steps run.
+        history: the inertia after each iteration (length ``n_iter``).
+    """
+
+    centroids: torch.Tensor
+    labels: torch.Tensor
+    inertia: torch.Tensor
+    n_iter: int
+    history: list[float]
+
+
+def _check_X(X: torch.Tensor, n_clusters: int | None = None) -> None:
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
+    if X.ndim != 2:
+        raise ValueError(f"X must have shape (n, d), got {tuple(X.shape)}")
+    if not X.is_floating_point():
+        raise TypeError(f"X must be a floating-point tensor, got {X.dtype}")
+    if not torch.isfinite(X).all():
+        raise ValueError("X contains NaN or inf")
+    if n_clusters is not None and (not isinstance(n_clusters, int) or not 1 <= n_clusters <= X.shape[0]):
+        raise ValueError(f"n_clusters must be an int in 1..n = {X.shape[0]}, got {n_clusters!r}")
+
+
+def pairwise_sq_distances(X: torch.Tensor, C: torch.Tensor, batch_size: int = 65536) -> torch.Tensor:
+    """Squared Euclidean distances ||x_i - c_j||^2, computed in row batches.
+
+    Uses ||x||^2 - 2 x.c + ||c||^2 (one matrix product per batch), clamped at 0.
+
+    Args:
+        X: ``(n, d)``; C: ``(k, d)``, same device and dtype.
+        batch_size: rows of X per batch (bounds the ``(batch, k)`` memory).
+
+    Returns:
+        ``(n, k)``.
+
+    Raises:
+        ValueError: if the feature dimensions differ.
+    """
+    if X.shape[1] != C.shape[1]:
+        raise ValueError(f"X has {X.shape[1]} features but C has {C.shape[1]}")
+    c_sq = (C * C).sum(dim=1)
+    out = torch.empty(X.shape[0], C.shape[0], device=X.device, dtype=X.dtype)
+    for s in range(0, X.shape[0], batch_size):
+        xb = X[s : s + batch_size]
+        out[s : s + batch_size] = ((xb * xb).sum(dim=1, keepdim=True) - 2 * xb @ C.T + c_sq).clamp_min_(0)
+    return out
+
+
+def assign(X: torch.Tensor, centroids: torch.Tensor, batch_size: int = 65536) -> tuple[torch.Tensor, torch.Tensor]:
+    """The assignment step: the nearest centroid of each row of X.
+
+    ||x - c||^2 = ||x||^2 + (||c||^2 - 2 x.c): the first term is the same for every
+    centroid, so the argmin needs only the bracket, one fused matrix product per batch.
+
+    Returns:
+        labels: ``(n,)`` int64; sq_distances: ``(n,)``, the squared distance to that centroid.
+    """
+    c_sq = (centroids * centroids).sum(dim=1)
+    labels = torch.empty(X.shape[0], dtype=torch.int64, device=X.device)
+    d2 = torch.empty(X.shape[0], dtype=X.dtype, device=X.device)
+    for s in range(0, X.shape[0], batch_size):
+        xb = X[s : s + batch_size]
+        partial = torch.addmm(c_sq, xb, centroids.T, alpha=-2)  # (batch, k)
+        best, labels[s : s + batch_size] = partial.min(dim=1)
+        d2[s : s + batch_size] = (best + (xb * xb).sum(dim=1)).clamp_min(0)
+    return labels, d2
+
+
+def update_centroids(X: torch.Tensor, labels: torch.Tensor, n_clusters: int, previous: torch.Tensor | None = None) -> torch.Tensor:
+    """The centroid step: the mean of each cluster's points, ``(k, d)``.
+
+    An empty cluster keeps its ``previous`` centroid (or gets the origin when there is none).
+    """
+    sums = torch.zeros(n_clusters, X.shape[1], device=X.device, dtype=X.dtype).index_add_(0, labels, X)
+    counts = torch.bincount(labels, minlength=n_clusters).to(X.dtype)
+    means = sums / counts.clamp_min(1)[:, None]
+    if previous is not None:
+        means = torch.where(counts[:, None] > 0, means, previous)
+    return means
+
+
+def inertia(X: torch.Tensor, centroids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Within-cluster sum of squares, sum_i ||x_i - mu_{labels_i}||^2 (a scalar tensor)."""
+    return ((X - centroids[labels]) ** 2).sum()
+
+
+def kmeans_plus_plus(X: torch.Tensor, n_clusters: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """k-means++ seeding: each new centre drawn with probability proportional to D(x)^2.
+
+    Args:
+        X: ``(n, d)``; n_clusters: k in 1..n; generator: a CPU ``torch.Generator``.
+
+    Returns:
+        ``(k, d)`` initial centroids, rows of X.
+
+    References:
+        Arthur and Vassilvitskii (2007), *k-means++: the advantages of careful seeding*, section 2.2.
+    """
+    _check_X(X, n_clusters)
+    n = X.shape[0]
+    first = torch.randint(n, (1,), generator=generator).item()
+    centres = [X[first]]
+    d2 = pairwise_sq_distances(X, X[first : first + 1])[:, 0]
+    for _ in range(1, n_clusters):
+        total = d2.sum()
+        if total <= 0:  # fewer distinct points than clusters: pick uniformly
+            probs = torch.full((n,), 1.0 / n, dtype=torch.float64)
+        else:
+            probs = (d2 / total).double().cpu()
+        idx = torch.multinomial(probs, 1, generator=generator).item()
+        centres.append(X[idx])
+        d2 = torch.minimum(d2, pairwise_sq_distances(X, X[idx : idx + 1])[:, 0])
+    return torch.stack(centres)
+
+
+def kmeans(
+    X: torch.Tensor,
+    n_clusters: int,
+    init: str | torch.Tensor = "k-means++",
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    generator: torch.Generator | None = None,
+) -> KMeansResult:
+    """Lloyd's k-means from k-means++, random-assignment, or given initial centroids.
+
+    Args:
+        X: ``(n, d)`` floating-point data on any device.
+        n_clusters: k, with 1 <= k <= n.
+        init: ``"k-means++"``; ``"random"`` (algorithm 10.1: a random cluster in
+            1..k for every point, then the centroid step); or a ``(k, d)`` tensor of
+            initial centroids.
+        max_iter: the most assignment steps, positive.
+        tol: stop when no assignment changes, or when the centroids move less than
+            ``tol`` times the mean per-feature variance of X in squared norm (as
+            scikit-learn does).
+        generator: a CPU ``torch.Generator`` for the random initializations.
+
+    Returns:
+        A :class:`KMeansResult`.
+
+    Raises:
+        TypeError: if X is not a floating-point tensor.
+        ValueError: on a wrong shape, NaN/inf, ``n_clusters`` outside 1..n, an unknown
+            ``init``, initial centroids of the wrong shape, or non-positive ``max_iter``.
+
+    References:
+        Seed 003 (HKUST), algorithm 10.1; ISLR section 10.3.1; Lloyd (1982).
+    """
+    _check_X(X, n_clusters)
+    if not isinstance(max_iter, int) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive int, got {max_iter!r}")
+    if tol < 0:
+        raise ValueError(f"tol must be non-negative, got {tol}")
+    if isinstance(init, torch.Tensor):
+        if init.shape != (n_clusters, X.shape[1]):
+            raise ValueError(f"init centroids must have shape ({n_clusters}, {X.shape[1]}), got {tuple(init.shape)}")
+        centroids = init.to(device=X.device, dtype=X.dtype).clone()
+    elif init == "k-means++":
+        centroids = kmeans_plus_plus(X, n_clusters, generator)
+    elif init == "random":
+        labels = torch.randint(n_clusters, (X.shape[0],), generator=generator).to(X.device)
+        centroids = update_centroids(X, labels, n_clusters)
+    else:
+        raise ValueError(f"init must be 'k-means++', 'random' or a tensor, got {init!r}")
+
+    threshold = tol * X.var(dim=0).mean()
+    labels, _ = assign(X, centroids)
+    history: list[float] = []
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        new_centroids = update_centroids(X, labels, n_clusters, previous=centroids)
+        shift = ((new_centroids - centroids) ** 2).sum()
+        centroids = new_centroids
+        new_labels, d2 = assign(X, centroids)
+        history.append(d2.sum().item())
+        converged = torch.equal(new_labels, labels) or shift <= threshold
+        labels = new_labels
+        if converged:
+            break
+    return KMeansResult(centroids, labels, inertia(X, centroids, labels), n_iter, history)
+
+
+def purity(labels: torch.Tensor, classes: torch.Tensor) -> float:
+    """Cluster purity: the fraction of points whose cluster's majority class is their own class.
+
+    Args:
+        labels: ``(n,)`` int cluster labels; classes: ``(n,)`` int true classes.
+
+    Returns:
+        A float in (0, 1]; 1 means every cluster holds a single class.
+
+    Raises:
+        ValueError: if the shapes differ or are not 1-D, or the tensors are empty.
+
+    References:
+        Manning, Raghavan and Schuetze (2008), *Introduction to Information Retrieval*, eq. (16.1).
+    """
+    if labels.ndim != 1 or labels.shape != classes.shape or labels.numel() == 0:
+        raise ValueError(f"labels and classes must be non-empty 1-D tensors of one shape, got {tuple(labels.shape)} and {tuple(classes.shape)}")
+    labels = labels.long().cpu()
+    classes = classes.long().cpu()
+    n_classes = int(classes.max()) + 1
+    table = torch.zeros(int(labels.max()) + 1, n_classes, dtype=torch.int64)
+    table.index_put_((labels, classes), torch.ones_like(labels), accumulate=True)
+    return table.max(dim=1).values.sum().item() / labels.numel()
