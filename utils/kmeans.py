@@ -60,7 +60,7 @@ def _check_X(X: torch.Tensor, n_clusters: int | None = None) -> None:
         raise ValueError(f"n_clusters must be an int in 1..n = {X.shape[0]}, got {n_clusters!r}")
 
 
-def pairwise_sq_distances(X: torch.Tensor, C: torch.Tensor, batch_size: int = 65536) -> torch.Tensor:
+def pairwise_sq_distances(X: torch.Tensor, C: torch.Tensor, batch_size: int = 16384) -> torch.Tensor:
     """Squared Euclidean distances ||x_i - c_j||^2, computed in row batches.
 
     Uses ||x||^2 - 2 x.c + ||c||^2 (one matrix product per batch), clamped at 0.
@@ -85,7 +85,7 @@ def pairwise_sq_distances(X: torch.Tensor, C: torch.Tensor, batch_size: int = 65
     return out
 
 
-def assign(X: torch.Tensor, centroids: torch.Tensor, batch_size: int = 65536) -> tuple[torch.Tensor, torch.Tensor]:
+def assign(X: torch.Tensor, centroids: torch.Tensor, batch_size: int = 16384) -> tuple[torch.Tensor, torch.Tensor]:
     """The assignment step: the nearest centroid of each row of X.
 
     ||x - c||^2 = ||x||^2 + (||c||^2 - 2 x.c): the first term is the same for every

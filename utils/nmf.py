@@ -34,7 +34,13 @@ class NMFResult(NamedTuple):
     errors: list[float]
 
 
-def nmf(X: torch.Tensor, rank: int, n_iter: int = 200, generator: torch.Generator | None = None) -> NMFResult:
+def nmf(
+    X: torch.Tensor,
+    rank: int,
+    n_iter: int = 200,
+    generator: torch.Generator | None = None,
+    init: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> NMFResult:
     """Factorize a non-negative matrix with multiplicative updates.
 
     Args:
@@ -43,6 +49,8 @@ def nmf(X: torch.Tensor, rank: int, n_iter: int = 200, generator: torch.Generato
         n_iter: number of (H, W) update pairs, positive.
         generator: a CPU ``torch.Generator`` for the random initialization, scaled
             as scikit-learn's ``init="random"``: entries uniform in [0, 2 sqrt(mean(X) / r)).
+        init: optional starting ``(W0, H0)``, shapes ``(n, r)`` and ``(r, d)``, non-negative
+            (to compare with another implementation from the same start).
 
     Returns:
         An :class:`NMFResult` on X's device and dtype.
@@ -50,7 +58,7 @@ def nmf(X: torch.Tensor, rank: int, n_iter: int = 200, generator: torch.Generato
     Raises:
         TypeError: if X is not a floating-point tensor.
         ValueError: if X is not 2-D, has negative entries, NaN or inf; if ``rank`` or
-            ``n_iter`` is out of range.
+            ``n_iter`` is out of range; if ``init`` has the wrong shapes or negative entries.
 
     References:
         Lee and Seung (1999), *Learning the parts of objects by non-negative matrix
@@ -70,9 +78,16 @@ def nmf(X: torch.Tensor, rank: int, n_iter: int = 200, generator: torch.Generato
         raise ValueError(f"rank must be an int in 1..min(n, d) = {min(n, d)}, got {rank!r}")
     if not isinstance(n_iter, int) or n_iter < 1:
         raise ValueError(f"n_iter must be a positive int, got {n_iter!r}")
-    scale = 2 * (X.mean() / rank).sqrt().item()
-    W = (scale * torch.rand(n, rank, generator=generator, dtype=torch.float64)).to(X)
-    H = (scale * torch.rand(rank, d, generator=generator, dtype=torch.float64)).to(X)
+    if init is None:
+        scale = 2 * (X.mean() / rank).sqrt().item()
+        W = (scale * torch.rand(n, rank, generator=generator, dtype=torch.float64)).to(X)
+        H = (scale * torch.rand(rank, d, generator=generator, dtype=torch.float64)).to(X)
+    else:
+        W, H = (t.to(X).clone() for t in init)
+        if W.shape != (n, rank) or H.shape != (rank, d):
+            raise ValueError(f"init must be (W, H) of shapes {(n, rank)} and {(rank, d)}, got {tuple(W.shape)} and {tuple(H.shape)}")
+        if (W < 0).any() or (H < 0).any():
+            raise ValueError("init must be non-negative")
     errors = []
     for _ in range(n_iter):
         H = H * (W.T @ X) / (W.T @ W @ H + EPS)
