@@ -1,0 +1,42 @@
+"""make student: every solution becomes a stub that raises, every check cell stays."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from utils.student import export_all, stub_solution
+
+CHAPTERS = Path(__file__).resolve().parent.parent / "chapters"
+
+
+def test_export_stubs_every_solution_and_keeps_every_check(tmp_path):
+    counts = export_all(CHAPTERS, tmp_path)
+    assert counts, "no chapters found"
+    for name, n_stubs in counts.items():
+        original = nbformat.read(CHAPTERS / name, as_version=4)
+        student = nbformat.read(tmp_path / name, as_version=4)
+        assert len(original.cells) == len(student.cells)
+        solutions = [i for i, c in enumerate(original.cells) if "solution" in c.metadata.get("tags", [])]
+        assert n_stubs == len(solutions) >= 2, f"{name}: {len(solutions)} exercises, the conventions ask for 2-4"
+        for i, (a, b) in enumerate(zip(original.cells, student.cells)):
+            if i in solutions:
+                assert "NotImplementedError" in b.source and b.outputs == []
+                namespace: dict = {}
+                exec(compile(b.source, f"{name}[{i}]", "exec"), namespace)  # the stub defines its functions...
+                functions = [v for k, v in namespace.items() if callable(v) and getattr(v, "__module__", None) is None and not k.startswith("__")]
+                assert functions, f"{name} cell {i}: the stub defines no function"
+                for f in functions:  # ...and each raises when called
+                    with pytest.raises(NotImplementedError, match="Exercise"):
+                        f(*([None] * f.__code__.co_argcount))
+                body_lines = {ln.strip() for ln in a.source.splitlines()[1:] if ln.strip() and not ln.strip().startswith(("def ", '"""', "import", "from"))}
+                assert not body_lines & {ln.strip() for ln in b.source.splitlines()}, f"{name} cell {i}: solution lines leaked"
+            else:
+                assert a.source == b.source, f"{name} cell {i} changed"
+
+
+def test_stub_solution_rejects_cells_without_header_or_function():
+    with pytest.raises(ValueError, match="# Exercise"):
+        stub_solution("def f():\n    return 1\n")
+    with pytest.raises(ValueError, match="no function"):
+        stub_solution("# Exercise 1: x\nimport torch\n")
