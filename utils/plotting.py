@@ -114,8 +114,10 @@ def scatter_2d(
         lab = _to_numpy(labels)
         if len(lab) != len(p):
             raise ValueError(f"labels has length {len(lab)}, points has {len(p)}")
-        sc = ax.scatter(p[:, 0], p[:, 1], c=lab, cmap="tab10", s=s, alpha=alpha, **kwargs)
-        if lab.dtype.kind in "iu" and len(np.unique(lab)) <= 10:
+        categorical = lab.dtype.kind in "iu" and lab.min() >= 0 and lab.max() <= 9
+        colour_range = {"vmin": 0, "vmax": 9} if categorical else {}  # label k gets tab10's k-th colour
+        sc = ax.scatter(p[:, 0], p[:, 1], c=lab, cmap="tab10", s=s, alpha=alpha, **colour_range, **kwargs)
+        if categorical:
             ax.legend(*sc.legend_elements(), fontsize="small", markerscale=0.8, loc="best")
     else:
         ax.scatter(p[:, 0], p[:, 1], s=s, alpha=alpha, label=label, **kwargs)
