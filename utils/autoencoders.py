@@ -49,6 +49,8 @@ __all__ = [
 ]
 
 MNIST_SHAPE = (1, 28, 28)
+LEAK = 0.2  # leaky-ReLU slope in the convolutional builders: with plain ReLU a short, fast
+#             run sometimes kills every unit of the 2-code decoder and outputs a constant image
 
 
 # ----------------------------------------------------------------------------- checks
@@ -74,6 +76,12 @@ def _check_hidden(hidden: Sequence[int], name: str = "hidden") -> tuple[int, ...
     if any(not isinstance(h, int) or isinstance(h, bool) or h <= 0 for h in hidden):
         raise ValueError(f"{name} must hold positive ints, got {hidden}")
     return hidden
+
+
+def _model_device(model: nn.Module, fallback: torch.Tensor) -> torch.device:
+    """The device of the model's first parameter (the data's device for a parameter-free model)."""
+    first = next(iter(model.parameters()), None)
+    return fallback.device if first is None else first.device
 
 
 def _check_images(x: torch.Tensor, name: str = "x") -> None:
@@ -177,7 +185,7 @@ def mlp_decoder(code_dim: int, hidden: Sequence[int] = (256, 512), out_shape: Se
 def conv_encoder(code_dim: int, channels: Sequence[int] = (16, 32)) -> nn.Module:
     """A convolutional encoder for 28x28 grey images: two stride-2 3x3 convolutions, then a linear code.
 
-    28x28 -> 14x14 (``channels[0]``) -> 7x7 (``channels[1]``) -> k.
+    28x28 -> 14x14 (``channels[0]``) -> 7x7 (``channels[1]``) -> k, with leaky ReLUs (slope 0.2).
 
     Args:
         code_dim: k, the code size.
@@ -196,9 +204,9 @@ def conv_encoder(code_dim: int, channels: Sequence[int] = (16, 32)) -> nn.Module
     c1, c2 = _check_two_channels(channels)
     return nn.Sequential(
         nn.Conv2d(1, c1, 3, stride=2, padding=1),  # 28 -> 14
-        nn.ReLU(),
+        nn.LeakyReLU(LEAK),
         nn.Conv2d(c1, c2, 3, stride=2, padding=1),  # 14 -> 7
-        nn.ReLU(),
+        nn.LeakyReLU(LEAK),
         nn.Flatten(),
         nn.Linear(c2 * 7 * 7, k),
     )
@@ -207,7 +215,8 @@ def conv_encoder(code_dim: int, channels: Sequence[int] = (16, 32)) -> nn.Module
 def conv_decoder(code_dim: int, channels: Sequence[int] = (32, 16)) -> nn.Module:
     """A convolutional decoder mirroring :func:`conv_encoder`: linear, then two stride-2 transposed convolutions.
 
-    k -> 7x7 (``channels[0]``) -> 14x14 (``channels[1]``) -> 28x28 (1 channel, sigmoid).
+    k -> 7x7 (``channels[0]``) -> 14x14 (``channels[1]``) -> 28x28 (1 channel, sigmoid), with
+    leaky ReLUs (slope 0.2) in between.
 
     Args:
         code_dim: k, the code size.
@@ -223,10 +232,10 @@ def conv_decoder(code_dim: int, channels: Sequence[int] = (32, 16)) -> nn.Module
     c1, c2 = _check_two_channels(channels)
     return nn.Sequential(
         nn.Linear(k, c1 * 7 * 7),
-        nn.ReLU(),
+        nn.LeakyReLU(LEAK),
         nn.Unflatten(1, (c1, 7, 7)),
         nn.ConvTranspose2d(c1, c2, 4, stride=2, padding=1),  # 7 -> 14
-        nn.ReLU(),
+        nn.LeakyReLU(LEAK),
         nn.ConvTranspose2d(c2, 1, 4, stride=2, padding=1),  # 14 -> 28
         nn.Sigmoid(),
     )
@@ -316,6 +325,7 @@ def train_autoencoder(
     noise_std: float = 0.0,
     generator: torch.Generator | None = None,
     desc: str = "autoencoder",
+    schedule: str = "constant",
 ) -> dict[str, list[float]]:
     """Train an autoencoder with Adam on the mean squared error (per pixel), with a progress bar.
 
@@ -332,6 +342,8 @@ def train_autoencoder(
         noise_std: the denoising corruption's standard deviation, >= 0.
         generator: a CPU ``torch.Generator`` for the shuffles and the noise.
         desc: the progress bar's label.
+        schedule: ``"constant"`` learning rate, or ``"cosine"``: decay from ``lr`` to 0 over
+            ``n_steps`` (less minibatch noise at the end of a short run).
 
     Returns:
         ``{"loss": [...]}``: the training MSE at each step.
@@ -354,8 +366,13 @@ def train_autoencoder(
         raise ValueError(f"lr must be a positive number, got {lr}")
     if not math.isfinite(noise_std) or noise_std < 0:
         raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
-    device = next(model.parameters()).device
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
+    if next(iter(model.parameters()), None) is None:
+        raise ValueError("model has no parameters to train")
+    device = _model_device(model, x_train)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_steps) if schedule == "cosine" else None
     model.train()
 
     def step(batch: torch.Tensor) -> dict[str, float]:
@@ -364,6 +381,8 @@ def train_autoencoder(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if sched is not None:
+            sched.step()
         return {"loss": loss.item()}
 
     history = train(step, minibatches(x_train, batch_size=batch_size, generator=generator, device=device), n_steps, desc=desc)
@@ -387,9 +406,11 @@ def reconstruction_error(model: nn.Module, x: torch.Tensor, batch_size: int = 10
     Raises:
         TypeError, ValueError: on bad data or ``batch_size``.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     _check_images(x, "x")
     _check_positive_int(batch_size, "batch_size")
-    device = next(model.parameters()).device
+    device = _model_device(model, x)
     was_training = model.training
     model.eval()
     total = 0.0
@@ -474,7 +495,8 @@ def contractive_penalty(encoder: nn.Module, x: torch.Tensor) -> torch.Tensor:
         TypeError, ValueError: if ``x`` is not a non-empty finite floating-point batch.
 
     References:
-        Rifai et al. (2011), *Contractive auto-encoders*, eq. (2) and (5); seed 004, "Learning Manifolds I".
+        Rifai et al. (2011), *Contractive auto-encoders: explicit invariance during feature extraction*;
+        Goodfellow, Bengio and Courville (2016), *Deep Learning*, section 14.7; seed 004, "Learning Manifolds I".
     """
     _check_images(x, "x")
     shape = x.shape[1:]
