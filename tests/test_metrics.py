@@ -123,3 +123,71 @@ def test_train_classifier_writes_loadable_weights(tmp_path):
 
 
 # ============================================================== mode coverage on 2-D toys (chapter 7)
+
+from utils.data import ring_centres, sample_ring  # noqa: E402
+from utils.metrics import ModeCoverage, modes_covered  # noqa: E402
+
+
+def test_modes_covered_known_configuration():
+    centres = ring_centres()
+    std = 0.01
+    samples = torch.cat(
+        [
+            centres[[0, 0, 3]] + torch.tensor([[0.02, 0.0], [0.0, -0.02], [0.0, 0.0]]),  # within 3 std
+            centres[[5]] + torch.tensor([[0.031, 0.0]]),  # just outside
+            torch.zeros(1, 2),  # the centre of the ring: no mode
+        ]
+    )
+    out = modes_covered(samples, centres, std)
+    assert isinstance(out, ModeCoverage)
+    assert out.covered.tolist() == [True, False, False, True, False, False, False, False]
+    assert out.counts.tolist() == [2, 0, 0, 1, 0, 0, 0, 0]
+    assert out.n_covered == 2
+    assert out.high_quality == pytest.approx(3 / 5)
+    assert modes_covered(samples, centres, std, n_std=3.2).n_covered == 3
+    assert modes_covered(samples, centres, std, min_count=2).n_covered == 1
+
+
+def test_modes_covered_by_the_data_itself():
+    g = torch.Generator().manual_seed(0)
+    x, _ = sample_ring(2000, generator=g)
+    out = modes_covered(x, ring_centres(), 0.01)
+    assert out.n_covered == 8
+    # a 2-D Gaussian puts 1 - exp(-9/2) = 98.9 % of its mass within 3 std
+    assert abs(out.high_quality - (1 - np.exp(-4.5))) < 0.01
+    # all samples at one mode: one mode covered (mode collapse)
+    assert modes_covered(x[:1].repeat(50, 1), ring_centres(), 0.01).n_covered == 1
+
+
+@given(st.integers(1, 60), st.integers(1, 6), st.floats(0.05, 1.0), st.integers(0, 1000))
+@settings(max_examples=40, deadline=None)
+def test_modes_covered_matches_a_brute_force_count(n, k, std, seed):
+    g = torch.Generator().manual_seed(seed)
+    centres = 3 * torch.randn(k, 2, generator=g, dtype=torch.float64)
+    samples = centres[torch.randint(k, (n,), generator=g)] + 2 * std * torch.randn(n, 2, generator=g, dtype=torch.float64)
+    out = modes_covered(samples, centres, std)
+    d = np.linalg.norm(samples.numpy()[:, None] - centres.numpy()[None], axis=-1)
+    good = d.min(axis=1) <= 3 * std
+    counts = np.bincount(d.argmin(axis=1)[good], minlength=k)
+    assert out.counts.tolist() == counts.tolist()
+    assert out.n_covered == int((counts > 0).sum())
+    assert out.high_quality == pytest.approx(good.mean())
+    assert 0.0 <= out.high_quality <= 1.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(samples=torch.zeros(3)), ValueError, "samples must have shape"),
+        (dict(samples=torch.zeros(3, 2, dtype=torch.int64)), TypeError, "samples"),
+        (dict(centres=torch.zeros(2, 3)), ValueError, "share d"),
+        (dict(samples=torch.full((2, 2), float("nan"))), ValueError, "samples contains NaN"),
+        (dict(std=0.0), ValueError, "std"),
+        (dict(n_std=-1.0), ValueError, "n_std"),
+        (dict(min_count=0), ValueError, "min_count"),
+    ],
+)
+def test_modes_covered_bad_inputs(kwargs, error, match):
+    args = dict(samples=torch.zeros(4, 2), centres=ring_centres(), std=0.01) | kwargs
+    with pytest.raises(error, match=match):
+        modes_covered(**args)
