@@ -465,6 +465,7 @@ def tangent_vectors(encoder: nn.Module, x: torch.Tensor, n_vectors: int) -> tupl
     Returns:
         vectors: ``(n_vectors, *shape)``, orthonormal when flattened.
         singular_values: ``(min(k, d),)``, all of D, decreasing.
+        Both are detached from the autograd graph (use :func:`code_jacobian` to differentiate).
 
     Raises:
         ValueError: if ``n_vectors`` is out of range.
@@ -476,7 +477,7 @@ def tangent_vectors(encoder: nn.Module, x: torch.Tensor, n_vectors: int) -> tupl
     _check_positive_int(n_vectors, "n_vectors")
     if n_vectors > min(J.shape):
         raise ValueError(f"n_vectors must be at most min(k, d) = {min(J.shape)}, got {n_vectors}")
-    _, s, Vh = torch.linalg.svd(J, full_matrices=False)
+    _, s, Vh = torch.linalg.svd(J.detach(), full_matrices=False)
     return Vh[:n_vectors].reshape(n_vectors, *x.shape), s
 
 
