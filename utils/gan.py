@@ -60,7 +60,7 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 
     References:
         Goodfellow et al. (2014), *Generative adversarial nets*, eq. (1); Prince (2023),
-        *Understanding Deep Learning*, eq. (15.5) (seed 000, "GAN loss function", with means
+        *Understanding Deep Learning*, chapter 15 (seed 000, "GAN loss function", with means
         instead of sums); seed 001, "GAN Objective" (with weights 1/2).
     """
     real = _logits(real_logits, "real_logits")
@@ -87,8 +87,8 @@ def generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> t
         ValueError: on a bad shape or an unknown ``kind``.
 
     References:
-        Goodfellow et al. (2014), section 3 (the log D trick); Prince (2023), eq. (15.6)
-        (seed 000, "GAN training"); seed 001, "Non-saturating Heuristic"; seed 003, "The Log D trick".
+        Goodfellow et al. (2014), section 3 (the log D trick); Prince (2023), chapter 15
+        (seed 000, "GAN training", L[theta]); seed 001, "Non-saturating Heuristic"; seed 003, "The Log D trick".
     """
     fake = _logits(fake_logits, "fake_logits")
     if kind == "saturating":
@@ -171,13 +171,15 @@ def js_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     References:
         Lin (1991), *Divergence measures based on the Shannon entropy*; Goodfellow et al.
         (2014), theorem 1; seed 004, "GANs from Information Theory Perspective" and
-        "Balance between g and f, Revisited II"; Prince (2023), eq. (15.8) (seed 000).
+        "Balance between g and f, Revisited II"; Prince (2023), chapter 15 (seed 000,
+        "Quality of generated images": the quality and coverage terms).
     """
     _distributions(p, q)
     # p log(p / m) = p log 2 + p log(p / (p + q)): p + q cannot underflow where p > 0
     s = p + q
     mass = 0.5 * (p.sum(dim=-1) + q.sum(dim=-1))
-    return math.log(2.0) * mass + 0.5 * (_plogp_over_q(p, s).sum(dim=-1) + _plogp_over_q(q, s).sum(dim=-1))
+    js = math.log(2.0) * mass + 0.5 * (_plogp_over_q(p, s).sum(dim=-1) + _plogp_over_q(q, s).sum(dim=-1))
+    return js.clamp_min(0.0)  # p = q leaves a rounding residue of order 1e-17, of either sign
 
 
 def optimal_discriminator(p_data: torch.Tensor, p_g: torch.Tensor) -> torch.Tensor:
