@@ -25,7 +25,14 @@ from utils.autoencoders import (
 )
 from utils.pca import pca_svd, principal_angles
 
-torch.set_num_threads(1)  # the tests' tensors are small; threads only add overhead
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These tensors are tiny: one thread avoids OpenMP overhead (restored after each test)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def low_rank_data(n: int = 2000, d: int = 20, rank: int = 3, noise: float = 0.01, seed: int = 0):
