@@ -108,7 +108,7 @@ def cost_matrix(x: torch.Tensor, y: torch.Tensor, p: float = 1.0) -> torch.Tenso
 
     References:
         Seed 000, the slide "Wasserstein distance" (the cost |i - j|); Peyre and Cuturi (2019),
-        *Computational Optimal Transport*, eq. (2.15).
+        *Computational Optimal Transport*, chapter 2.
     """
     _check_tensor(x, "x")
     _check_tensor(y, "y")
@@ -188,7 +188,7 @@ def wasserstein_lp(
 
     References:
         Seed 000, Prince (2023) fig. 15.8 and the slide "Wasserstein distance";
-        Peyre and Cuturi (2019), eq. (2.11).
+        Peyre and Cuturi (2019), chapter 2 (the Kantorovich relaxation).
     """
     pn, qn, C = _check_problem(p, q, cost, normalize)
     n, m = C.shape
@@ -225,7 +225,7 @@ def wasserstein_dual_lp(
 
     References:
         Seed 000, the slide "Wasserstein distance: dual problem"; seed 004, "Wasserstein GAN II"
-        (Kantorovich-Rubinstein); Peyre and Cuturi (2019), eq. (2.20).
+        (Kantorovich-Rubinstein); Peyre and Cuturi (2019), chapter 2 (duality).
     """
     pn, qn, C = _check_problem(p, q, cost, normalize)
     n, m = C.shape
@@ -313,8 +313,7 @@ def wasserstein_1d(
         TypeError, ValueError: for non-1-D or non-finite points, or bad weights.
 
     References:
-        Ramdas, Garcia and Cuturi (2017), *On Wasserstein two-sample testing*, eq. (1);
-        ``scipy.stats.wasserstein_distance``.
+        Peyre and Cuturi (2019), chapter 2 (the real line); ``scipy.stats.wasserstein_distance``.
     """
     for name, v in (("x", x), ("y", y)):
         _check_tensor(v, name)
