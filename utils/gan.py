@@ -8,8 +8,9 @@ max_D V(D, G) = -log 4 + 2 JS(p_data || p_g) is checked; DCGAN builders
 :func:`dcgan_generator` and :func:`dcgan_discriminator` for 28x28 images; and
 :func:`gan_training_step`, one iteration of alternating SGD with K discriminator steps.
 
-The Wasserstein GAN (chapter 7): the critic's and the generator's losses, weight clipping
-and the gradient penalty.
+The Wasserstein GAN (chapter 7): :func:`wgan_critic_loss` and :func:`wgan_generator_loss`
+on the critic's raw scores (no sigmoid), :func:`clip_weights` (WGAN), :func:`critic_gradient_norm`
+and :func:`gradient_penalty` (WGAN-GP).
 """
 
 from __future__ import annotations

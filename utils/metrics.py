@@ -8,7 +8,9 @@ to remake them (fixed seed, about a minute on 2 CPU cores)::
 
     python -m utils.metrics train-classifier
 
-Mode coverage on 2-D toys (chapter 7): :func:`modes_covered`.
+Mode coverage on 2-D toys (chapter 7): :func:`modes_covered` counts the modes that have a
+sample within ``n_std`` standard deviations of their centre and the fraction of such
+"high-quality" samples (:class:`ModeCoverage`).
 """
 
 from __future__ import annotations
