@@ -1,0 +1,571 @@
+"""The variational autoencoder: the ELBO, its closed-form KL term, the reparameterization trick, IWAE.
+
+A latent-variable model p(x) = integral p(x|z) p(z) dz with p(z) = N(0, I) is
+trained by maximizing, for each example, the evidence lower bound (ELBO)
+
+    ELBO(x) = E_{q(z|x)}[log p(x|z)] - KL(q(z|x) || p(z))  <=  log p(x),
+
+where q(z|x) = N(mu(x), diag(exp(logvar(x)))) is the encoder (seed 003, "Variational
+Autoencoders", the derivation step by step; Kingma and Welling 2014, eq. 3 and 10).
+After training, log p(x) itself is estimated by importance sampling with the
+encoder as proposal, the IWAE bound (Burda et al. 2016, eq. 8).
+
+A *model* here is any object with two methods (duck typing, no base class):
+
+* ``encode(x) -> (mu, logvar)``: the encoder's diagonal Gaussian, each ``(N, d)``;
+* ``log_px_given_z(x, z) -> (..., N)``: log p(x|z) summed over the data dimensions,
+  for ``z`` of shape ``(N, d)`` or ``(S, N, d)`` (S samples per example).
+
+:class:`VAE` (an MLP encoder and decoder) and :class:`LinearGaussianModel` (probabilistic
+PCA with a linear encoder, where log p(x) and the posterior are exact) both have them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from utils.training import mlp
+
+__all__ = [
+    "LatentVariableModel",
+    "gaussian_kl",
+    "reparameterize",
+    "log_mean_exp",
+    "bernoulli_log_likelihood",
+    "gaussian_log_likelihood",
+    "standard_normal_log_prob",
+    "diagonal_normal_log_prob",
+    "ELBOTerms",
+    "elbo",
+    "log_importance_weights",
+    "iwae_log_likelihood",
+    "VAE",
+    "LinearGaussianModel",
+]
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+class LatentVariableModel(Protocol):
+    """What :func:`elbo` and :func:`iwae_log_likelihood` need from a model."""
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def log_px_given_z(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor: ...
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _check_tensor(t: torch.Tensor, name: str, min_dim: int = 1) -> None:
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if not t.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {t.dtype}")
+    if t.ndim < min_dim:
+        raise ValueError(f"{name} must have at least {min_dim} dimension(s), got shape {tuple(t.shape)}")
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} contains NaN or inf")
+
+
+def _check_same_shape(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{name_b} must have the shape of {name_a}, {tuple(a.shape)}, got {tuple(b.shape)}")
+
+
+def _check_positive_int(value: int, name: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+# ----------------------------------------------------------------------------- the pieces
+
+
+def gaussian_kl(
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    mu2: torch.Tensor | None = None,
+    logvar2: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """KL divergence between diagonal Gaussians, in closed form, summed over the last dimension.
+
+    With only ``mu`` and ``logvar``: KL(N(mu, diag(exp(logvar))) || N(0, I))
+    = 1/2 * sum_j (exp(logvar_j) + mu_j^2 - 1 - logvar_j).
+    With ``mu2`` and ``logvar2`` too: KL(N(mu, exp(logvar)) || N(mu2, exp(logvar2)))
+    = 1/2 * sum_j (logvar2_j - logvar_j + (exp(logvar_j) + (mu_j - mu2_j)^2) / exp(logvar2_j) - 1).
+
+    Args:
+        mu, logvar: ``(..., d)``, the first Gaussian's mean and log-variance (log sigma^2).
+        mu2, logvar2: ``(..., d)``, the second Gaussian's (both or neither); N(0, I) when omitted.
+
+    Returns:
+        ``(...)``: the KL divergence in nats, one per row.
+
+    Raises:
+        TypeError: for a non-tensor or a non-floating tensor.
+        ValueError: for mismatched shapes, NaN/inf, or only one of ``mu2``/``logvar2``.
+
+    References:
+        Kingma and Welling (2014), *Auto-Encoding Variational Bayes*, appendix B;
+        seed 004, "Maximizing Lower Bound": its loss exp(sigma) - (1 + sigma) + ||mu||^2
+        is twice this KL, with its sigma standing for the log-variance.
+    """
+    _check_tensor(mu, "mu")
+    _check_tensor(logvar, "logvar")
+    _check_same_shape(mu, logvar, "mu", "logvar")
+    if (mu2 is None) != (logvar2 is None):
+        raise ValueError("give both mu2 and logvar2, or neither (for the standard normal)")
+    if mu2 is None:
+        return 0.5 * (logvar.exp() + mu.pow(2) - 1.0 - logvar).sum(-1)
+    _check_tensor(mu2, "mu2")
+    _check_tensor(logvar2, "logvar2")
+    _check_same_shape(mu, mu2, "mu", "mu2")
+    _check_same_shape(mu, logvar2, "mu", "logvar2")
+    return 0.5 * (logvar2 - logvar + (logvar.exp() + (mu - mu2).pow(2)) / logvar2.exp() - 1.0).sum(-1)
+
+
+def reparameterize(
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    n_samples: int | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Draw z ~ N(mu, diag(exp(logvar))) as z = mu + sigma * eps, eps ~ N(0, I), differentiable in mu and logvar.
+
+    Args:
+        mu, logvar: ``(..., d)``, the mean and log-variance.
+        n_samples: None for one sample per row (output shaped like ``mu``), or S for
+            ``(S, ..., d)``.
+        generator: a ``torch.Generator`` on ``mu``'s device, for reproducible draws.
+
+    Returns:
+        ``(..., d)`` or ``(S, ..., d)``: the samples; gradients flow to ``mu`` and ``logvar``
+        (dz/dmu = 1, dz/dsigma = eps).
+
+    Raises:
+        TypeError, ValueError: for bad tensors, mismatched shapes or a non-positive ``n_samples``.
+
+    References:
+        Kingma and Welling (2014), section 2.4; seed 001, "Reparameterization Trick"
+        (printed there as z = sigma + mu * eps, a typo for z = mu + sigma * eps).
+    """
+    _check_tensor(mu, "mu")
+    _check_tensor(logvar, "logvar")
+    _check_same_shape(mu, logvar, "mu", "logvar")
+    shape = mu.shape
+    if n_samples is not None:
+        _check_positive_int(n_samples, "n_samples")
+        shape = (n_samples, *mu.shape)
+    eps = torch.randn(shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    return mu + (0.5 * logvar).exp() * eps
+
+
+def log_mean_exp(a: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """log(mean(exp(a))) along ``dim``, computed stably as logsumexp(a) - log(n).
+
+    Subtracting the maximum before exponentiating (inside ``torch.logsumexp``) keeps
+    log-weights of -500 nats, whose exp underflows to 0, from giving -inf.
+
+    Args:
+        a: a floating tensor (may contain -inf, not NaN or +inf).
+        dim: the dimension to average over (its size n must be positive).
+
+    Returns:
+        ``a`` with ``dim`` removed.
+
+    Raises:
+        TypeError: for a non-floating tensor.
+        ValueError: for NaN or +inf entries, or an empty ``dim``.
+
+    References:
+        Burda, Grosse and Salakhutdinov (2016), *Importance Weighted Autoencoders*, eq. 8.
+    """
+    if not isinstance(a, torch.Tensor) or not a.is_floating_point():
+        raise TypeError(f"a must be a floating-point torch.Tensor, got {type(a).__name__}")
+    if torch.isnan(a).any() or (a == math.inf).any():
+        raise ValueError("a contains NaN or +inf")
+    n = a.shape[dim]
+    if n == 0:
+        raise ValueError(f"a has size 0 along dim={dim}")
+    return torch.logsumexp(a, dim=dim) - math.log(n)
+
+
+def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """log Bern(x; sigmoid(logits)) summed over the last dimension: sum x*l - softplus(l).
+
+    This is minus the binary cross-entropy (``F.binary_cross_entropy_with_logits``,
+    summed), written so that ``x`` of shape ``(N, D)`` broadcasts against ``logits`` of
+    shape ``(S, N, D)``.
+
+    Args:
+        x: ``(..., D)`` in [0, 1] (binary for a proper likelihood).
+        logits: ``(..., D)``, broadcastable with ``x``: the decoder's log-odds.
+
+    Returns:
+        The broadcast shape without its last dimension, in nats.
+
+    Raises:
+        ValueError: if ``x`` leaves [0, 1] or the last dimensions differ.
+
+    References:
+        Seed 001, "Outputting a Distribution" (Bern(x; r(z))); Kingma and Welling (2014), appendix C.1.
+    """
+    _check_tensor(x, "x")
+    _check_tensor(logits, "logits")
+    if x.shape[-1] != logits.shape[-1]:
+        raise ValueError(f"x and logits must share their last dimension, got {x.shape[-1]} and {logits.shape[-1]}")
+    if (x < 0).any() or (x > 1).any():
+        raise ValueError("x must lie in [0, 1] for a Bernoulli likelihood")
+    return (x * logits - F.softplus(logits)).sum(-1)
+
+
+def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: torch.Tensor | float) -> torch.Tensor:
+    """log N(x; mean, sigma^2 I) summed over the last dimension.
+
+    Equals -||x - mean||^2 / (2 sigma^2) - D log sigma - D/2 log(2 pi): with a fixed sigma,
+    maximizing it is minimizing the squared error (seed 004, "Why Do AE and VAE Give Blurry Images?").
+
+    Args:
+        x: ``(..., D)``.
+        mean: ``(..., D)``, broadcastable with ``x``.
+        log_sigma: a float or a tensor broadcastable with ``x`` (one sigma per pixel or shared).
+
+    Returns:
+        The broadcast shape without its last dimension, in nats.
+
+    Raises:
+        ValueError: if the last dimensions differ.
+
+    References:
+        Seed 001, "Outputting a Distribution" (N(x; mu(z), Sigma(z))); Kingma and Welling (2014), appendix C.2.
+    """
+    _check_tensor(x, "x")
+    _check_tensor(mean, "mean")
+    if x.shape[-1] != mean.shape[-1]:
+        raise ValueError(f"x and mean must share their last dimension, got {x.shape[-1]} and {mean.shape[-1]}")
+    log_sigma = torch.as_tensor(log_sigma, dtype=mean.dtype, device=mean.device)
+    per_dim = -0.5 * ((x - mean) / log_sigma.exp()).pow(2) - log_sigma - 0.5 * LOG_2PI
+    return per_dim.sum(-1)
+
+
+def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
+    """log N(z; 0, I) summed over the last dimension (the prior p(z))."""
+    return -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+
+
+def diagonal_normal_log_prob(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, diag(exp(logvar))) summed over the last dimension; ``z`` may carry extra leading dims."""
+    return -0.5 * ((z - mu).pow(2) / logvar.exp() + logvar + LOG_2PI).sum(-1)
+
+
+# ----------------------------------------------------------------------------- objectives
+
+
+class ELBOTerms(NamedTuple):
+    """Per-example terms of the ELBO, each ``(N,)`` in nats.
+
+    Attributes:
+        elbo: reconstruction - kl, a lower bound on log p(x).
+        reconstruction: a one-sample estimate of E_q[log p(x|z)].
+        kl: KL(q(z|x) || p(z)) in closed form.
+    """
+
+    elbo: torch.Tensor
+    reconstruction: torch.Tensor
+    kl: torch.Tensor
+
+
+def elbo(model: LatentVariableModel, x: torch.Tensor, generator: torch.Generator | None = None) -> ELBOTerms:
+    """The ELBO of each example: one reparameterized sample for E_q[log p(x|z)], the KL in closed form.
+
+    Args:
+        model: has ``encode`` and ``log_px_given_z`` (see the module docstring).
+        x: ``(N, ...)``, a batch the model accepts.
+        generator: a ``torch.Generator`` on ``x``'s device for the sample of z.
+
+    Returns:
+        :class:`ELBOTerms` with ``elbo``, ``reconstruction`` and ``kl``, each ``(N,)``.
+        Train by minimizing ``-terms.elbo.mean()``.
+
+    References:
+        Seed 003, "Variational Autoencoders" (the lower bound L(x, theta, phi));
+        Kingma and Welling (2014), eq. 10.
+    """
+    mu, logvar = model.encode(x)
+    z = reparameterize(mu, logvar, generator=generator)
+    reconstruction = model.log_px_given_z(x, z)
+    kl = gaussian_kl(mu, logvar)
+    return ELBOTerms(reconstruction - kl, reconstruction, kl)
+
+
+def log_importance_weights(
+    model: LatentVariableModel,
+    x: torch.Tensor,
+    k: int,
+    batch: int = 100,
+    generator: torch.Generator | None = None,
+    proposal: str = "encoder",
+) -> torch.Tensor:
+    """Log importance weights log p(x, z_j) - log r(z_j) for k draws z_j from a proposal r.
+
+    With ``proposal="encoder"``, r = q(z|x) and the weights are p(x|z) p(z) / q(z|x);
+    with ``proposal="prior"``, r = p(z) and the weights are p(x|z): seed 001's naive
+    Monte-Carlo estimate. Either way mean_j w_j is an unbiased estimate of p(x).
+
+    Args:
+        model: has ``encode`` and ``log_px_given_z``.
+        x: ``(N, ...)`` examples.
+        k: samples per example, positive.
+        batch: examples processed together (``batch * k`` decoder passes at a time).
+        generator: a ``torch.Generator`` on ``x``'s device.
+        proposal: ``"encoder"`` or ``"prior"``.
+
+    Returns:
+        ``(N, k)`` log-weights in nats.
+
+    Raises:
+        ValueError: for a bad ``k``, ``batch`` or ``proposal``.
+
+    References:
+        Burda et al. (2016), eq. 8; seed 001, "Naive Sampling (Monte-Carlo)" and "The Encoder".
+    """
+    _check_positive_int(k, "k")
+    _check_positive_int(batch, "batch")
+    if proposal not in ("encoder", "prior"):
+        raise ValueError(f"proposal must be 'encoder' or 'prior', got {proposal!r}")
+    chunks = []
+    for start in range(0, len(x), batch):
+        xb = x[start : start + batch]
+        mu, logvar = model.encode(xb)
+        if proposal == "encoder":
+            z = reparameterize(mu, logvar, n_samples=k, generator=generator)  # (k, B, d)
+            log_w = model.log_px_given_z(xb, z) + standard_normal_log_prob(z) - diagonal_normal_log_prob(z, mu, logvar)
+        else:
+            z = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
+            log_w = model.log_px_given_z(xb, z)
+        chunks.append(log_w.transpose(0, 1))
+    return torch.cat(chunks, dim=0)
+
+
+@torch.no_grad()
+def iwae_log_likelihood(
+    model: LatentVariableModel,
+    x: torch.Tensor,
+    k: int,
+    batch: int = 100,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The importance-weighted bound L_k = E[log (1/k) sum_j p(x, z_j) / q(z_j|x)] <= log p(x), one draw per example.
+
+    L_1 is the ELBO; L_k grows with k and tends to log p(x) as k -> infinity
+    (Burda et al. 2016, theorem 1). Evaluated without gradients.
+
+    Args:
+        model: has ``encode`` and ``log_px_given_z``.
+        x: ``(N, ...)`` examples.
+        k: importance samples per example (5000 in the IWAE paper's evaluation).
+        batch: examples processed together; memory grows as ``batch * k * D``.
+        generator: a ``torch.Generator`` on ``x``'s device.
+
+    Returns:
+        ``(N,)``: the estimate of log p(x) for each example, in nats (negate for the NLL).
+
+    References:
+        Burda, Grosse and Salakhutdinov (2016), *Importance Weighted Autoencoders*, eq. 8 and section 5.
+    """
+    return log_mean_exp(log_importance_weights(model, x, k, batch=batch, generator=generator), dim=1)
+
+
+# ----------------------------------------------------------------------------- models
+
+
+class VAE(nn.Module):
+    """A variational autoencoder with MLP encoder and decoder and a Bernoulli or Gaussian decoder.
+
+    Encoder: x (flattened to ``data_dim``) -> hidden -> (mu, logvar), each ``latent_dim``.
+    Decoder: z -> reversed hidden -> ``data_dim`` outputs: Bernoulli logits, or the
+    pre-sigmoid mean of a Gaussian with a fixed standard deviation ``sigma``.
+
+    Args:
+        data_dim: size of a flattened example (784 for MNIST).
+        latent_dim: size of z.
+        hidden: hidden widths of the encoder (the decoder mirrors them).
+        likelihood: ``"bernoulli"`` or ``"gaussian"``.
+        sigma: the Gaussian decoder's fixed standard deviation (ignored for Bernoulli).
+
+    Raises:
+        ValueError: for non-positive sizes, an unknown likelihood or a non-positive sigma.
+
+    References:
+        Kingma and Welling (2014), appendix C; seed 002, "The Architecture of Variational Autoencoder".
+    """
+
+    def __init__(
+        self,
+        data_dim: int = 784,
+        latent_dim: int = 20,
+        hidden: tuple[int, ...] = (512,),
+        likelihood: str = "bernoulli",
+        sigma: float = 0.1,
+    ) -> None:
+        super().__init__()
+        _check_positive_int(data_dim, "data_dim")
+        _check_positive_int(latent_dim, "latent_dim")
+        if likelihood not in ("bernoulli", "gaussian"):
+            raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian', got {likelihood!r}")
+        if not sigma > 0:
+            raise ValueError(f"sigma must be positive, got {sigma}")
+        self.data_dim, self.latent_dim, self.likelihood, self.sigma = data_dim, latent_dim, likelihood, float(sigma)
+        self.encoder = mlp([data_dim, *hidden, 2 * latent_dim])
+        self.decoder = mlp([latent_dim, *reversed(hidden), data_dim])
+
+    def _flat(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.reshape(len(x), -1)
+        if x.shape[1] != self.data_dim:
+            raise ValueError(f"x must hold {self.data_dim} values per example, got {x.shape[1]}")
+        return x
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z|x): ``(N, ...)`` examples -> (mu, logvar), each ``(N, latent_dim)``."""
+        mu, logvar = self.encoder(self._flat(x)).chunk(2, dim=-1)
+        return mu, logvar
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's raw output for ``(..., latent_dim)`` codes: ``(..., data_dim)`` logits."""
+        return self.decoder(z)
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """E[x|z] in [0, 1] (Bernoulli probabilities or the Gaussian's mean): ``(..., data_dim)``."""
+        return torch.sigmoid(self.decoder(z))
+
+    def log_px_given_z(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) in nats: x ``(N, ...)``, z ``(N, d)`` or ``(S, N, d)`` -> ``(N,)`` or ``(S, N)``."""
+        x = self._flat(x)
+        out = self.decoder(z)
+        if self.likelihood == "bernoulli":
+            return bernoulli_log_likelihood(x, out)
+        return gaussian_log_likelihood(x, torch.sigmoid(out), math.log(self.sigma))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruct: decode the encoder's mean. ``(N, ...)`` -> ``(N, data_dim)`` in [0, 1]."""
+        mu, _ = self.encode(x)
+        return self.decode_mean(mu)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decode n codes from the prior N(0, I): ``(n, data_dim)`` decoder means in [0, 1]."""
+        _check_positive_int(n, "n")
+        p = next(self.parameters())
+        z = torch.randn(n, self.latent_dim, generator=generator, device=p.device, dtype=p.dtype)
+        return self.decode_mean(z)
+
+
+class LinearGaussianModel(nn.Module):
+    """Probabilistic PCA with a linear Gaussian encoder: a latent model where everything is exact.
+
+    p(z) = N(0, I_d), p(x|z) = N(W z + b, sigma^2 I_D), hence p(x) = N(b, W W^T + sigma^2 I)
+    and p(z|x) = N(M^{-1} W^T (x - b), sigma^2 M^{-1}) with M = W^T W + sigma^2 I.
+    The encoder q(z|x) = N(A x + c, diag(exp(logvar))) is any linear map, learnable.
+
+    Args:
+        W: ``(D, d)`` loading matrix.
+        b: ``(D,)`` data mean.
+        log_sigma: log of the noise standard deviation (a float).
+        A, c, logvar: the encoder, ``(d, D)``, ``(d,)``, ``(d,)``; by default the mean of the
+            exact posterior and the diagonal of its covariance (the best diagonal q is close).
+
+    Raises:
+        ValueError: for inconsistent shapes.
+
+    References:
+        Tipping and Bishop (1999), *Probabilistic principal component analysis*, eq. 6 and 8-9.
+    """
+
+    def __init__(
+        self,
+        W: torch.Tensor,
+        b: torch.Tensor,
+        log_sigma: float,
+        A: torch.Tensor | None = None,
+        c: torch.Tensor | None = None,
+        logvar: torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        _check_tensor(W, "W", min_dim=2)
+        _check_tensor(b, "b")
+        if W.ndim != 2 or b.shape != (W.shape[0],):
+            raise ValueError(f"W must be (D, d) and b (D,), got {tuple(W.shape)} and {tuple(b.shape)}")
+        self.W = nn.Parameter(W.clone())
+        self.b = nn.Parameter(b.clone())
+        self.log_sigma = nn.Parameter(torch.tensor(float(log_sigma), dtype=W.dtype, device=W.device))
+        D, d = W.shape
+        with torch.no_grad():
+            M = self._M()
+            A_default = torch.linalg.solve(M, W.T)
+            post_cov = self.log_sigma.exp() ** 2 * torch.linalg.inv(M)
+        A = A_default if A is None else A
+        c = -(A @ b) if c is None else c
+        logvar = post_cov.diagonal().log() if logvar is None else logvar
+        if A.shape != (d, D) or c.shape != (d,) or logvar.shape != (d,):
+            raise ValueError(
+                f"A, c, logvar must be ({d}, {D}), ({d},), ({d},), got {tuple(A.shape)}, {tuple(c.shape)}, {tuple(logvar.shape)}"
+            )
+        self.A = nn.Parameter(A.clone().to(W))
+        self.c = nn.Parameter(c.clone().to(W))
+        self.q_logvar = nn.Parameter(logvar.clone().to(W))
+
+    def _M(self) -> torch.Tensor:
+        d = self.W.shape[1]
+        return self.W.T @ self.W + self.log_sigma.exp() ** 2 * torch.eye(d, dtype=self.W.dtype, device=self.W.device)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z|x): ``(N, D)`` -> (mu, logvar), each ``(N, d)``."""
+        mu = x @ self.A.T + self.c
+        return mu, self.q_logvar.expand_as(mu)
+
+    def log_px_given_z(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """log N(x; W z + b, sigma^2 I): x ``(N, D)``, z ``(N, d)`` or ``(S, N, d)``."""
+        return gaussian_log_likelihood(x, z @ self.W.T + self.b, self.log_sigma)
+
+    def marginal(self) -> torch.distributions.MultivariateNormal:
+        """p(x) = N(b, W W^T + sigma^2 I)."""
+        D = self.W.shape[0]
+        cov = self.W @ self.W.T + self.log_sigma.exp() ** 2 * torch.eye(D, dtype=self.W.dtype, device=self.W.device)
+        return torch.distributions.MultivariateNormal(self.b, covariance_matrix=cov)
+
+    def log_marginal(self, x: torch.Tensor) -> torch.Tensor:
+        """Exact log p(x) for ``(N, D)`` data: ``(N,)`` in nats."""
+        return self.marginal().log_prob(x)
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exact p(z|x): mean ``(N, d)`` and covariance ``(d, d)`` (the same for every x)."""
+        M = self._M()
+        mean = torch.linalg.solve(M, self.W.T @ (x - self.b).T).T
+        return mean, self.log_sigma.exp() ** 2 * torch.linalg.inv(M)
+
+    def exact_elbo(self, x: torch.Tensor, q_mean: torch.Tensor, q_cov: torch.Tensor) -> torch.Tensor:
+        """The ELBO in closed form for any Gaussian q(z|x) = N(q_mean, q_cov) (full covariance allowed).
+
+        E_q[log p(x|z)] = log N(x; W m + b, sigma^2 I) - tr(W^T W S) / (2 sigma^2), and
+        KL(q || N(0, I)) = 1/2 (tr S + m^T m - d - log det S).
+
+        Args:
+            x: ``(N, D)``.
+            q_mean: ``(N, d)``.
+            q_cov: ``(d, d)`` or ``(N, d, d)``, symmetric positive definite.
+
+        Returns:
+            ``(N,)``: the ELBO in nats, with no Monte-Carlo error.
+        """
+        d = self.W.shape[1]
+        var = self.log_sigma.exp() ** 2
+        WtW = self.W.T @ self.W
+        expected_loglik = self.log_px_given_z(x, q_mean) - (WtW * q_cov).sum((-2, -1)) / (2 * var)
+        trace = q_cov.diagonal(dim1=-2, dim2=-1).sum(-1)
+        kl = 0.5 * (trace + q_mean.pow(2).sum(-1) - d - torch.linalg.slogdet(q_cov)[1])
+        return expected_loglik - kl
