@@ -221,6 +221,11 @@ def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Ten
         raise ValueError(f"x and logits must share their last dimension, got {x.shape[-1]} and {logits.shape[-1]}")
     if (x < 0).any() or (x > 1).any():
         raise ValueError("x must lie in [0, 1] for a Bernoulli likelihood")
+    return _bernoulli_log_likelihood(x, logits)
+
+
+def _bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    # Unchecked: the models call this on (S, N, D) logits, where a NaN scan would cost half as much again.
     return (x * logits - F.softplus(logits)).sum(-1)
 
 
@@ -248,6 +253,11 @@ def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: torc
     _check_tensor(mean, "mean")
     if x.shape[-1] != mean.shape[-1]:
         raise ValueError(f"x and mean must share their last dimension, got {x.shape[-1]} and {mean.shape[-1]}")
+    return _gaussian_log_likelihood(x, mean, log_sigma)
+
+
+def _gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: torch.Tensor | float) -> torch.Tensor:
+    # Unchecked, for the models' inner loops.
     log_sigma = torch.as_tensor(log_sigma, dtype=mean.dtype, device=mean.device)
     per_dim = -0.5 * ((x - mean) / log_sigma.exp()).pow(2) - log_sigma - 0.5 * LOG_2PI
     return per_dim.sum(-1)
@@ -448,8 +458,8 @@ class VAE(nn.Module):
         x = self._flat(x)
         out = self.decoder(z)
         if self.likelihood == "bernoulli":
-            return bernoulli_log_likelihood(x, out)
-        return gaussian_log_likelihood(x, torch.sigmoid(out), math.log(self.sigma))
+            return _bernoulli_log_likelihood(x, out)
+        return _gaussian_log_likelihood(x, torch.sigmoid(out), math.log(self.sigma))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstruct: decode the encoder's mean. ``(N, ...)`` -> ``(N, data_dim)`` in [0, 1]."""
@@ -530,7 +540,7 @@ class LinearGaussianModel(nn.Module):
 
     def log_px_given_z(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """log N(x; W z + b, sigma^2 I): x ``(N, D)``, z ``(N, d)`` or ``(S, N, d)``."""
-        return gaussian_log_likelihood(x, z @ self.W.T + self.b, self.log_sigma)
+        return _gaussian_log_likelihood(x, z @ self.W.T + self.b, self.log_sigma)
 
     def marginal(self) -> torch.distributions.MultivariateNormal:
         """p(x) = N(b, W W^T + sigma^2 I)."""
