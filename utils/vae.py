@@ -493,7 +493,8 @@ class LinearGaussianModel(nn.Module):
         ValueError: for inconsistent shapes.
 
     References:
-        Tipping and Bishop (1999), *Probabilistic principal component analysis*, eq. 6 and 8-9.
+        Tipping and Bishop (1999), *Probabilistic principal component analysis*; Bishop (2006),
+        *Pattern Recognition and Machine Learning*, eq. 12.35-12.36 (marginal) and 12.41-12.42 (posterior).
     """
 
     def __init__(
