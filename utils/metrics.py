@@ -260,11 +260,6 @@ def _main(argv: list[str] | None = None) -> None:
     print(f"wrote {args.out}: test accuracy {acc:.4f}")
 
 
-if __name__ == "__main__":  # runs here, before the later sections are defined: the command needs only this one
-    _main()
-
-
-
 # ============================================================== mode coverage on 2-D toys (chapter 7)
 
 
@@ -331,3 +326,7 @@ def modes_covered(
     counts = torch.bincount(nearest[good], minlength=len(centres)).cpu()
     covered = counts >= min_count
     return ModeCoverage(covered, counts, int(covered.sum()), float(good.float().mean()))
+
+
+if __name__ == "__main__":
+    _main()
