@@ -17,6 +17,8 @@ from typing import NamedTuple
 
 import torch
 
+from utils.validation import check_data_matrix
+
 __all__ = [
     "KMeansResult",
     "pairwise_sq_distances",
@@ -48,14 +50,7 @@ class KMeansResult(NamedTuple):
 
 
 def _check_X(X: torch.Tensor, n_clusters: int | None = None) -> None:
-    if not isinstance(X, torch.Tensor):
-        raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
-    if X.ndim != 2:
-        raise ValueError(f"X must have shape (n, d), got {tuple(X.shape)}")
-    if not X.is_floating_point():
-        raise TypeError(f"X must be a floating-point tensor, got {X.dtype}")
-    if not torch.isfinite(X).all():
-        raise ValueError("X contains NaN or inf")
+    check_data_matrix(X)
     if n_clusters is not None and (not isinstance(n_clusters, int) or not 1 <= n_clusters <= X.shape[0]):
         raise ValueError(f"n_clusters must be an int in 1..n = {X.shape[0]}, got {n_clusters!r}")
 

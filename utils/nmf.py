@@ -15,6 +15,8 @@ from typing import NamedTuple
 
 import torch
 
+from utils.validation import check_data_matrix
+
 __all__ = ["NMFResult", "nmf"]
 
 EPS = 1e-10  # keeps the denominators positive
@@ -65,12 +67,7 @@ def nmf(
         factorization*, Nature 401; Lee and Seung (2001), *Algorithms for non-negative
         matrix factorization*, NIPS 13, eq. (4).
     """
-    if not isinstance(X, torch.Tensor) or not X.is_floating_point():
-        raise TypeError(f"X must be a floating-point torch.Tensor, got {getattr(X, 'dtype', type(X).__name__)}")
-    if X.ndim != 2:
-        raise ValueError(f"X must have shape (n, d), got {tuple(X.shape)}")
-    if not torch.isfinite(X).all():
-        raise ValueError("X contains NaN or inf")
+    check_data_matrix(X)
     if (X < 0).any():
         raise ValueError(f"X must be non-negative, its smallest entry is {X.min().item():.4g}")
     n, d = X.shape

@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import torch
 
+from utils.validation import check_data_matrix
+
 __all__ = ["PCAResult", "pca", "pca_svd", "project", "reconstruct", "principal_angles"]
 
 
@@ -36,14 +38,7 @@ class PCAResult(NamedTuple):
 
 
 def _check_data(X: torch.Tensor, n_components: int, name: str = "X") -> None:
-    if not isinstance(X, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(X).__name__}")
-    if X.ndim != 2:
-        raise ValueError(f"{name} must have shape (n, d), got {tuple(X.shape)}")
-    if not X.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {X.dtype}")
-    if not torch.isfinite(X).all():
-        raise ValueError(f"{name} contains NaN or inf")
+    check_data_matrix(X, name)
     n, d = X.shape
     if n < 2:
         raise ValueError(f"{name} needs at least 2 rows (samples), got {n}")
