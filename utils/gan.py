@@ -33,6 +33,7 @@ GENERATOR_LOSSES = ("saturating", "non_saturating")
 
 
 def _logits(a: torch.Tensor, name: str) -> torch.Tensor:
+    """Check a batch of scalar network outputs (logits, or a critic's scores): (N,) or (N, 1) -> (N,)."""
     if not isinstance(a, torch.Tensor) or not a.is_floating_point():
         raise TypeError(f"{name} must be a floating-point torch.Tensor, got {getattr(a, 'dtype', type(a).__name__)}")
     if a.ndim == 2 and a.shape[1] == 1:
@@ -418,7 +419,7 @@ def wgan_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> to
         Arjovsky, Chintala and Bottou (2017), *Wasserstein GAN*, eq. (3) and algorithm 1;
         seed 000, "Wasserstein loss function"; seed 004, "Alternate SGD for W-GAN".
     """
-    return _scores(fake_scores, "fake_scores").mean() - _scores(real_scores, "real_scores").mean()
+    return _logits(fake_scores, "fake_scores").mean() - _logits(real_scores, "real_scores").mean()
 
 
 def wgan_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
@@ -436,17 +437,7 @@ def wgan_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     References:
         Arjovsky et al. (2017), algorithm 1, line 10; seed 004, "Alternate SGD for W-GAN".
     """
-    return -_scores(fake_scores, "fake_scores").mean()
-
-
-def _scores(s: torch.Tensor, name: str) -> torch.Tensor:
-    if not isinstance(s, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(s).__name__}")
-    if s.ndim == 2 and s.shape[1] == 1:
-        s = s[:, 0]
-    if s.ndim != 1 or len(s) == 0:
-        raise ValueError(f"{name} must have shape (N,) or (N, 1) with N > 0, got {tuple(s.shape)}")
-    return s
+    return -_logits(fake_scores, "fake_scores").mean()
 
 
 @torch.no_grad()
