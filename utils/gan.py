@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from utils.validation import check_positive_int
+
 # ============================================================== the original GAN (chapter 6)
 
 # Notation: the discriminator network returns a logit a = f(x, phi) (seed 000 writes
@@ -257,11 +259,6 @@ def _dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def _positive_int(value: int, name: str) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
 def dcgan_generator(latent_dim: int = 64, channels: int = 32) -> nn.Sequential:
     """A DCGAN generator for 28x28 grey images: z -> 7x7 -> 14x14 -> 28x28 by transposed convolutions.
 
@@ -283,8 +280,8 @@ def dcgan_generator(latent_dim: int = 64, channels: int = 32) -> nn.Sequential:
         Radford, Metz and Chintala (2016), *DCGAN*, section 3 (architecture guidelines);
         seed 002, "Good practice"; seed 003, "Architecture guidelines for stable DCGANs".
     """
-    _positive_int(latent_dim, "latent_dim")
-    _positive_int(channels, "channels")
+    check_positive_int(latent_dim, "latent_dim")
+    check_positive_int(channels, "channels")
     c = channels
     net = nn.Sequential(
         nn.Unflatten(1, (latent_dim, 1, 1)),
@@ -315,7 +312,7 @@ def dcgan_discriminator(channels: int = 32) -> nn.Sequential:
     References:
         Radford et al. (2016), section 3; seed 002, "Good practice"; seed 003.
     """
-    _positive_int(channels, "channels")
+    check_positive_int(channels, "channels")
     c = channels
     net = nn.Sequential(
         nn.Conv2d(1, c, 4, 2, 1), nn.LeakyReLU(0.2),  # 14x14
@@ -365,7 +362,7 @@ def gan_training_step(
     batches = [real] if isinstance(real, torch.Tensor) else list(real)
     if not batches:
         raise ValueError("real must be a batch or a non-empty sequence of K batches")
-    _positive_int(latent_dim, "latent_dim")
+    check_positive_int(latent_dim, "latent_dim")
     if kind not in GENERATOR_LOSSES:
         raise ValueError(f"kind must be one of {GENERATOR_LOSSES}, got {kind!r}")
     for x in batches:

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from utils.training import mlp
+from utils.validation import check_positive_int
 
 __all__ = [
     "LatentVariableModel",
@@ -76,11 +77,6 @@ def _check_tensor(t: torch.Tensor, name: str, min_dim: int = 1) -> None:
 def _check_same_shape(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
     if a.shape != b.shape:
         raise ValueError(f"{name_b} must have the shape of {name_a}, {tuple(a.shape)}, got {tuple(b.shape)}")
-
-
-def _check_positive_int(value: int, name: str) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 # ----------------------------------------------------------------------------- the pieces
@@ -159,7 +155,7 @@ def reparameterize(
     _check_same_shape(mu, logvar, "mu", "logvar")
     shape = mu.shape
     if n_samples is not None:
-        _check_positive_int(n_samples, "n_samples")
+        check_positive_int(n_samples, "n_samples")
         shape = (n_samples, *mu.shape)
     eps = torch.randn(shape, generator=generator, device=mu.device, dtype=mu.dtype)
     return mu + (0.5 * logvar).exp() * eps
@@ -344,8 +340,8 @@ def log_importance_weights(
     References:
         Burda et al. (2016), eq. 8; seed 001, "Naive Sampling (Monte-Carlo)" and "The Encoder".
     """
-    _check_positive_int(k, "k")
-    _check_positive_int(batch, "batch")
+    check_positive_int(k, "k")
+    check_positive_int(batch, "batch")
     if proposal not in ("encoder", "prior"):
         raise ValueError(f"proposal must be 'encoder' or 'prior', got {proposal!r}")
     chunks = []
@@ -424,8 +420,8 @@ class VAE(nn.Module):
         sigma: float = 0.1,
     ) -> None:
         super().__init__()
-        _check_positive_int(data_dim, "data_dim")
-        _check_positive_int(latent_dim, "latent_dim")
+        check_positive_int(data_dim, "data_dim")
+        check_positive_int(latent_dim, "latent_dim")
         if likelihood not in ("bernoulli", "gaussian"):
             raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian', got {likelihood!r}")
         if not sigma > 0:
@@ -469,7 +465,7 @@ class VAE(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode n codes from the prior N(0, I): ``(n, data_dim)`` decoder means in [0, 1]."""
-        _check_positive_int(n, "n")
+        check_positive_int(n, "n")
         p = next(self.parameters())
         z = torch.randn(n, self.latent_dim, generator=generator, device=p.device, dtype=p.dtype)
         return self.decode_mean(z)

@@ -1,10 +1,10 @@
-"""Input checks shared by the data-matrix algorithms (PCA, k-means, NMF)."""
+"""Input checks shared by several modules (data matrices, sizes)."""
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["check_data_matrix"]
+__all__ = ["check_data_matrix", "check_positive_int"]
 
 
 def check_data_matrix(X: object, name: str = "X") -> None:
@@ -22,3 +22,13 @@ def check_data_matrix(X: object, name: str = "X") -> None:
         raise ValueError(f"{name} must have shape (n, d), got {tuple(X.shape)}")
     if not torch.isfinite(X).all():
         raise ValueError(f"{name} contains NaN or inf")
+
+
+def check_positive_int(value: object, name: str) -> None:
+    """Check that ``value`` is a positive ``int`` (not a bool).
+
+    Raises:
+        ValueError: naming ``name`` and the received value otherwise.
+    """
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
