@@ -23,7 +23,7 @@ book: setup
 
 ## test: unit tests, every chapter under nbval, and a warning-free site build from stored outputs
 test: setup
-	COURSE_PROFILE=quick COURSE_DEVICE=cpu $(BIN)/python -m pytest tests chapters --nbval-lax -p no:cacheprovider
+	COURSE_PROFILE=quick COURSE_DEVICE=cpu $(BIN)/python -m pytest tests chapters --nbval-lax
 
 ## lab: JupyterLab on the chapters
 lab: setup
