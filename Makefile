@@ -1,5 +1,8 @@
 # The course's commands. `make book` and `make test` are all a newcomer needs.
 PYTHON   ?= python3
+# Extra pip options for installing torch, e.g. the CPU-only wheels on Linux:
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
 VENV     ?= .venv
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
@@ -13,6 +16,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install --quiet -c constraints.txt torch --index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
 	touch $(STAMP)
 
@@ -35,5 +39,5 @@ student: setup
 
 ## clean: remove the built site, caches and student copies (keeps .venv)
 clean:
-	rm -rf _build student .jupyter_cache .hypothesis
+	rm -rf _build student .jupyter_cache .hypothesis *.egg-info
 	find . -name __pycache__ -prune -not -path "./$(VENV)/*" -exec rm -rf {} +

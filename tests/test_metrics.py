@@ -10,14 +10,8 @@ from hypothesis import strategies as st
 # ============================================================== classifier score on MNIST (chapter 6)
 
 from utils.data import load_mnist  # noqa: E402
-from utils.metrics import (  # noqa: E402
-    LeNet,
-    class_probabilities,
-    classifier_score,
-    load_classifier,
-    score_from_probabilities,
-    train_classifier,
-)
+from utils.classifier import LeNet, class_probabilities, load_classifier, train_classifier  # noqa: E402
+from utils.metrics import classifier_score, score_from_probabilities  # noqa: E402
 
 
 def _reference_score(probs: np.ndarray) -> float:
@@ -69,7 +63,7 @@ def test_score_bad_inputs(probs, match):
 
 
 def test_classifier_is_small_and_accurate_on_the_test_images():
-    from utils.metrics import MNIST_CLASSIFIER_PATH
+    from utils.classifier import MNIST_CLASSIFIER_PATH
 
     assert MNIST_CLASSIFIER_PATH.stat().st_size < 1_000_000
     model = load_classifier()
@@ -95,7 +89,7 @@ def test_classifier_score_of_real_and_of_noise_images():
 def test_classifier_score_bad_images():
     with pytest.raises(ValueError, match="images must lie in"):
         classifier_score(torch.full((4, 1, 28, 28), -1.0))
-    with pytest.raises(ValueError, match="images must have shape"):
+    with pytest.raises(ValueError, match="images must have"):
         classifier_score(torch.zeros(4, 28, 28))
     with pytest.raises(TypeError, match="images"):
         classifier_score(torch.zeros(4, 1, 28, 28, dtype=torch.uint8))
@@ -170,7 +164,9 @@ def test_modes_covered_matches_a_brute_force_count(n, k, std, seed):
     good = d.min(axis=1) <= 3 * std
     counts = np.bincount(d.argmin(axis=1)[good], minlength=k)
     assert out.counts.tolist() == counts.tolist()
-    assert out.n_covered == int((counts > 0).sum())
+    assert out.min_count == -(-n // (4 * k))  # the default: a quarter of a mode's fair share
+    assert out.n_covered == int((counts >= out.min_count).sum())
+    assert modes_covered(samples, centres, std, min_count=1).n_covered == int((counts > 0).sum())
     assert out.high_quality == pytest.approx(good.mean())
     assert 0.0 <= out.high_quality <= 1.0
 
@@ -178,7 +174,7 @@ def test_modes_covered_matches_a_brute_force_count(n, k, std, seed):
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        (dict(samples=torch.zeros(3)), ValueError, "samples must have shape"),
+        (dict(samples=torch.zeros(3)), ValueError, "samples must have"),
         (dict(samples=torch.zeros(3, 2, dtype=torch.int64)), TypeError, "samples"),
         (dict(centres=torch.zeros(2, 3)), ValueError, "share d"),
         (dict(samples=torch.full((2, 2), float("nan"))), ValueError, "samples contains NaN"),

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.distributions import Bernoulli, Independent, MultivariateNormal, Normal, kl_divergence
 
+from utils.ppca import LinearGaussianModel
 from utils.vae import (
     VAE,
-    LinearGaussianModel,
     bernoulli_log_likelihood,
     diagonal_normal_log_prob,
     elbo,

@@ -16,7 +16,7 @@ A *model* here is any object with two methods (duck typing, no base class):
 * ``log_px_given_z(x, z) -> (..., N)``: log p(x|z) summed over the data dimensions,
   for ``z`` of shape ``(N, d)`` or ``(S, N, d)`` (S samples per example).
 
-:class:`VAE` (an MLP encoder and decoder) and :class:`LinearGaussianModel` (probabilistic
+:class:`VAE` (an MLP encoder and decoder) and :class:`utils.ppca.LinearGaussianModel` (probabilistic
 PCA with a linear encoder, where log p(x) and the posterior are exact) both have them.
 """
 
@@ -30,7 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from utils.training import mlp
-from utils.validation import check_positive_int
+from utils import rng
+from utils.validation import check_positive_int, check_tensor
 
 __all__ = [
     "LatentVariableModel",
@@ -46,7 +47,6 @@ __all__ = [
     "log_importance_weights",
     "iwae_log_likelihood",
     "VAE",
-    "LinearGaussianModel",
 ]
 
 LOG_2PI = math.log(2 * math.pi)
@@ -61,17 +61,6 @@ class LatentVariableModel(Protocol):
 
 
 # ----------------------------------------------------------------------------- checks
-
-
-def _check_tensor(t: torch.Tensor, name: str, min_dim: int = 1) -> None:
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-    if not t.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {t.dtype}")
-    if t.ndim < min_dim:
-        raise ValueError(f"{name} must have at least {min_dim} dimension(s), got shape {tuple(t.shape)}")
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{name} contains NaN or inf")
 
 
 def _check_same_shape(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
@@ -111,15 +100,15 @@ def gaussian_kl(
         seed 004, "Maximizing Lower Bound": its loss exp(sigma) - (1 + sigma) + ||mu||^2
         is twice this KL, with its sigma standing for the log-variance.
     """
-    _check_tensor(mu, "mu")
-    _check_tensor(logvar, "logvar")
+    check_tensor(mu, "mu", min_ndim=1)
+    check_tensor(logvar, "logvar", min_ndim=1)
     _check_same_shape(mu, logvar, "mu", "logvar")
     if (mu2 is None) != (logvar2 is None):
         raise ValueError("give both mu2 and logvar2, or neither (for the standard normal)")
     if mu2 is None:
         return 0.5 * (logvar.exp() + mu.pow(2) - 1.0 - logvar).sum(-1)
-    _check_tensor(mu2, "mu2")
-    _check_tensor(logvar2, "logvar2")
+    check_tensor(mu2, "mu2", min_ndim=1)
+    check_tensor(logvar2, "logvar2", min_ndim=1)
     _check_same_shape(mu, mu2, "mu", "mu2")
     _check_same_shape(mu, logvar2, "mu", "logvar2")
     return 0.5 * (logvar2 - logvar + (logvar.exp() + (mu - mu2).pow(2)) / logvar2.exp() - 1.0).sum(-1)
@@ -150,14 +139,14 @@ def reparameterize(
         Kingma and Welling (2014), section 2.4; seed 001, "Reparameterization Trick"
         (printed there as z = sigma + mu * eps, a typo for z = mu + sigma * eps).
     """
-    _check_tensor(mu, "mu")
-    _check_tensor(logvar, "logvar")
+    check_tensor(mu, "mu", min_ndim=1)
+    check_tensor(logvar, "logvar", min_ndim=1)
     _check_same_shape(mu, logvar, "mu", "logvar")
     shape = mu.shape
     if n_samples is not None:
         check_positive_int(n_samples, "n_samples")
         shape = (n_samples, *mu.shape)
-    eps = torch.randn(shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    eps = rng.randn(shape, generator, device=mu.device, dtype=mu.dtype)
     return mu + (0.5 * logvar).exp() * eps
 
 
@@ -211,8 +200,8 @@ def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Ten
     References:
         Seed 001, "Outputting a Distribution" (Bern(x; r(z))); Kingma and Welling (2014), appendix C.1.
     """
-    _check_tensor(x, "x")
-    _check_tensor(logits, "logits")
+    check_tensor(x, "x", min_ndim=1)
+    check_tensor(logits, "logits", min_ndim=1)
     if x.shape[-1] != logits.shape[-1]:
         raise ValueError(f"x and logits must share their last dimension, got {x.shape[-1]} and {logits.shape[-1]}")
     if (x < 0).any() or (x > 1).any():
@@ -245,8 +234,8 @@ def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: torc
     References:
         Seed 001, "Outputting a Distribution" (N(x; mu(z), Sigma(z))); Kingma and Welling (2014), appendix C.2.
     """
-    _check_tensor(x, "x")
-    _check_tensor(mean, "mean")
+    check_tensor(x, "x", min_ndim=1)
+    check_tensor(mean, "mean", min_ndim=1)
     if x.shape[-1] != mean.shape[-1]:
         raise ValueError(f"x and mean must share their last dimension, got {x.shape[-1]} and {mean.shape[-1]}")
     return _gaussian_log_likelihood(x, mean, log_sigma)
@@ -352,7 +341,7 @@ def log_importance_weights(
             z = reparameterize(mu, logvar, n_samples=k, generator=generator)  # (k, B, d)
             log_w = model.log_px_given_z(xb, z) + standard_normal_log_prob(z) - diagonal_normal_log_prob(z, mu, logvar)
         else:
-            z = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
+            z = rng.randn((k, *mu.shape), generator, device=mu.device, dtype=mu.dtype)
             log_w = model.log_px_given_z(xb, z)
         chunks.append(log_w.transpose(0, 1))
     return torch.cat(chunks, dim=0)
@@ -450,10 +439,16 @@ class VAE(nn.Module):
         return torch.sigmoid(self.decoder(z))
 
     def log_px_given_z(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """log p(x|z) in nats: x ``(N, ...)``, z ``(N, d)`` or ``(S, N, d)`` -> ``(N,)`` or ``(S, N)``."""
+        """log p(x|z) in nats: x ``(N, ...)``, z ``(N, d)`` or ``(S, N, d)`` -> ``(N,)`` or ``(S, N)``.
+
+        Raises:
+            ValueError: for a Bernoulli decoder, if ``x`` leaves [0, 1].
+        """
         x = self._flat(x)
         out = self.decoder(z)
         if self.likelihood == "bernoulli":
+            if (x < 0).any() or (x > 1).any():
+                raise ValueError("x must lie in [0, 1] for a Bernoulli decoder")
             return _bernoulli_log_likelihood(x, out)
         return _gaussian_log_likelihood(x, torch.sigmoid(out), math.log(self.sigma))
 
@@ -467,112 +462,5 @@ class VAE(nn.Module):
         """Decode n codes from the prior N(0, I): ``(n, data_dim)`` decoder means in [0, 1]."""
         check_positive_int(n, "n")
         p = next(self.parameters())
-        z = torch.randn(n, self.latent_dim, generator=generator, device=p.device, dtype=p.dtype)
+        z = rng.randn((n, self.latent_dim), generator, device=p.device, dtype=p.dtype)
         return self.decode_mean(z)
-
-
-class LinearGaussianModel(nn.Module):
-    """Probabilistic PCA with a linear Gaussian encoder: a latent model where everything is exact.
-
-    p(z) = N(0, I_d), p(x|z) = N(W z + b, sigma^2 I_D), hence p(x) = N(b, W W^T + sigma^2 I)
-    and p(z|x) = N(M^{-1} W^T (x - b), sigma^2 M^{-1}) with M = W^T W + sigma^2 I.
-    The encoder q(z|x) = N(A x + c, diag(exp(logvar))) is any linear map, learnable.
-
-    Args:
-        W: ``(D, d)`` loading matrix.
-        b: ``(D,)`` data mean.
-        log_sigma: log of the noise standard deviation (a float).
-        A, c, logvar: the encoder, ``(d, D)``, ``(d,)``, ``(d,)``; by default the mean of the
-            exact posterior and the diagonal of its covariance (the best diagonal q is close).
-
-    Raises:
-        ValueError: for inconsistent shapes.
-
-    References:
-        Tipping and Bishop (1999), *Probabilistic principal component analysis*; Bishop (2006),
-        *Pattern Recognition and Machine Learning*, eq. 12.35-12.36 (marginal) and 12.41-12.42 (posterior).
-    """
-
-    def __init__(
-        self,
-        W: torch.Tensor,
-        b: torch.Tensor,
-        log_sigma: float,
-        A: torch.Tensor | None = None,
-        c: torch.Tensor | None = None,
-        logvar: torch.Tensor | None = None,
-    ) -> None:
-        super().__init__()
-        _check_tensor(W, "W", min_dim=2)
-        _check_tensor(b, "b")
-        if W.ndim != 2 or b.shape != (W.shape[0],):
-            raise ValueError(f"W must be (D, d) and b (D,), got {tuple(W.shape)} and {tuple(b.shape)}")
-        self.W = nn.Parameter(W.clone())
-        self.b = nn.Parameter(b.clone())
-        self.log_sigma = nn.Parameter(torch.tensor(float(log_sigma), dtype=W.dtype, device=W.device))
-        D, d = W.shape
-        with torch.no_grad():
-            M = self._M()
-            A_default = torch.linalg.solve(M, W.T)
-            post_cov = self.log_sigma.exp() ** 2 * torch.linalg.inv(M)
-        A = A_default if A is None else A
-        c = -(A @ b) if c is None else c
-        logvar = post_cov.diagonal().log() if logvar is None else logvar
-        if A.shape != (d, D) or c.shape != (d,) or logvar.shape != (d,):
-            raise ValueError(
-                f"A, c, logvar must be ({d}, {D}), ({d},), ({d},), got {tuple(A.shape)}, {tuple(c.shape)}, {tuple(logvar.shape)}"
-            )
-        self.A = nn.Parameter(A.clone().to(W))
-        self.c = nn.Parameter(c.clone().to(W))
-        self.q_logvar = nn.Parameter(logvar.clone().to(W))
-
-    def _M(self) -> torch.Tensor:
-        d = self.W.shape[1]
-        return self.W.T @ self.W + self.log_sigma.exp() ** 2 * torch.eye(d, dtype=self.W.dtype, device=self.W.device)
-
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """q(z|x): ``(N, D)`` -> (mu, logvar), each ``(N, d)``."""
-        mu = x @ self.A.T + self.c
-        return mu, self.q_logvar.expand_as(mu)
-
-    def log_px_given_z(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """log N(x; W z + b, sigma^2 I): x ``(N, D)``, z ``(N, d)`` or ``(S, N, d)``."""
-        return _gaussian_log_likelihood(x, z @ self.W.T + self.b, self.log_sigma)
-
-    def marginal(self) -> torch.distributions.MultivariateNormal:
-        """p(x) = N(b, W W^T + sigma^2 I)."""
-        D = self.W.shape[0]
-        cov = self.W @ self.W.T + self.log_sigma.exp() ** 2 * torch.eye(D, dtype=self.W.dtype, device=self.W.device)
-        return torch.distributions.MultivariateNormal(self.b, covariance_matrix=cov)
-
-    def log_marginal(self, x: torch.Tensor) -> torch.Tensor:
-        """Exact log p(x) for ``(N, D)`` data: ``(N,)`` in nats."""
-        return self.marginal().log_prob(x)
-
-    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Exact p(z|x): mean ``(N, d)`` and covariance ``(d, d)`` (the same for every x)."""
-        M = self._M()
-        mean = torch.linalg.solve(M, self.W.T @ (x - self.b).T).T
-        return mean, self.log_sigma.exp() ** 2 * torch.linalg.inv(M)
-
-    def exact_elbo(self, x: torch.Tensor, q_mean: torch.Tensor, q_cov: torch.Tensor) -> torch.Tensor:
-        """The ELBO in closed form for any Gaussian q(z|x) = N(q_mean, q_cov) (full covariance allowed).
-
-        E_q[log p(x|z)] = log N(x; W m + b, sigma^2 I) - tr(W^T W S) / (2 sigma^2), and
-        KL(q || N(0, I)) = 1/2 (tr S + m^T m - d - log det S).
-
-        Args:
-            x: ``(N, D)``.
-            q_mean: ``(N, d)``.
-            q_cov: ``(d, d)`` or ``(N, d, d)``, symmetric positive definite.
-
-        Returns:
-            ``(N,)``: the ELBO in nats, with no Monte-Carlo error.
-        """
-        d = self.W.shape[1]
-        var = self.log_sigma.exp() ** 2
-        WtW = self.W.T @ self.W
-        expected_loglik = self.log_px_given_z(x, q_mean) - (WtW * q_cov).sum((-2, -1)) / (2 * var)
-        trace = q_cov.diagonal(dim1=-2, dim2=-1).sum(-1)
-        kl = 0.5 * (trace + q_mean.pow(2).sum(-1) - d - torch.linalg.slogdet(q_cov)[1])
-        return expected_loglik - kl

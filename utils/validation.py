@@ -1,34 +1,229 @@
-"""Input checks shared by several modules (data matrices, sizes)."""
+"""The course's one input-checking policy: every public function of ``utils`` calls these.
+
+The rule, everywhere:
+
+* **TypeError** when an argument has the wrong *type*: not a tensor, an integer tensor
+  where floats are needed, a float or a bool where a count is needed.
+* **ValueError** when it has the right type but a wrong *value*: shape, NaN or inf,
+  non-positive size, probabilities that do not sum to 1, tensors on different devices.
+
+Each message names the argument, what was expected and what was received, so a
+student reading a traceback knows which argument to fix.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import torch
 
-__all__ = ["check_data_matrix", "check_positive_int"]
+__all__ = [
+    "PROB_ATOL",
+    "check_tensor",
+    "check_data_matrix",
+    "check_images",
+    "check_positive_int",
+    "check_positive_float",
+    "check_nonnegative_float",
+    "check_probability_vector",
+    "check_same_device",
+    "check_choice",
+]
+
+PROB_ATOL = 1e-4  # how far from 1 a probability vector (or a row of one) may sum, everywhere
 
 
-def check_data_matrix(X: object, name: str = "X") -> None:
-    """Check that ``X`` is a finite floating-point ``(n, d)`` tensor, one sample per row.
+def check_tensor(
+    x: object,
+    name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    min_ndim: int | None = None,
+    floating: bool = True,
+    finite: bool = True,
+    non_empty: bool = True,
+) -> torch.Tensor:
+    """Check a tensor argument and return it unchanged.
+
+    Args:
+        x: the argument.
+        name: its name, for messages.
+        ndim: the number of dimensions it must have (an int, or several allowed ints).
+        min_ndim: the least number of dimensions.
+        floating: it must have a floating-point dtype.
+        finite: it must hold no NaN or inf (floating tensors only).
+        non_empty: it must have at least one element.
+
+    Returns:
+        ``x``.
 
     Raises:
-        TypeError: if ``X`` is not a torch tensor, or not floating point.
-        ValueError: if ``X`` is not 2-D, or holds NaN or inf.
+        TypeError: if ``x`` is not a torch tensor, or (with ``floating``) not floating point.
+        ValueError: for a wrong number of dimensions, no elements, or NaN/inf.
     """
-    if not isinstance(X, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(X).__name__}")
-    if not X.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {X.dtype}")
-    if X.ndim != 2:
-        raise ValueError(f"{name} must have shape (n, d), got {tuple(X.shape)}")
-    if not torch.isfinite(X).all():
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if floating and not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if x.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(f"{name} must have {want} dimension(s), got shape {tuple(x.shape)}")
+    if min_ndim is not None and x.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {tuple(x.shape)}")
+    if non_empty and x.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
+    if finite and x.is_floating_point() and not bool(torch.isfinite(x).all()):
         raise ValueError(f"{name} contains NaN or inf")
+    return x
 
 
-def check_positive_int(value: object, name: str) -> None:
-    """Check that ``value`` is a positive ``int`` (not a bool).
+def check_data_matrix(X: object, name: str = "X") -> torch.Tensor:
+    """Check a finite floating-point ``(n, d)`` data matrix, one sample per row, n and d positive.
 
     Raises:
-        ValueError: naming ``name`` and the received value otherwise.
+        TypeError: if ``X`` is not a floating-point tensor.
+        ValueError: if it is not 2-D, is empty, or holds NaN or inf.
     """
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    X = check_tensor(X, name, ndim=2)
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (n, d) with n, d > 0, got {tuple(X.shape)}")
+    return X
+
+
+def check_images(
+    x: object, name: str = "images", shape: Sequence[int] | None = None, value_range: tuple[float, float] | None = None
+) -> torch.Tensor:
+    """Check a non-empty finite floating-point batch of images ``(N, C, H, W)``.
+
+    Args:
+        x: the batch.
+        name: its name, for messages.
+        shape: the required ``(C, H, W)`` of one image (None: any).
+        value_range: ``(lo, hi)`` that every pixel must lie in, with a tolerance of 1e-3
+            (None: any value).
+
+    Raises:
+        TypeError: if ``x`` is not a floating-point tensor.
+        ValueError: for another number of dimensions, another image shape, NaN/inf, or
+            pixels outside ``value_range``.
+    """
+    x = check_tensor(x, name, ndim=4)
+    if shape is not None and tuple(x.shape[1:]) != tuple(shape):
+        raise ValueError(f"{name} must have shape (N, {', '.join(map(str, shape))}), got {tuple(x.shape)}")
+    if value_range is not None:
+        lo, hi = float(x.min()), float(x.max())
+        if lo < value_range[0] - 1e-3 or hi > value_range[1] + 1e-3:
+            raise ValueError(f"{name} must lie in [{value_range[0]:g}, {value_range[1]:g}], got values in [{lo:.3g}, {hi:.3g}]")
+    return x
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """Check a count or a size: a positive ``int`` (a bool is not a count).
+
+    Raises:
+        TypeError: if ``value`` is not an int, or is a bool.
+        ValueError: if it is zero or negative.
+    """
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return value
+
+
+def _check_real(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.dtype == torch.bool:
+            value = value.item()
+        else:
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def check_positive_float(value: object, name: str) -> float:
+    """Check a finite number > 0 (a rate, a scale, a standard deviation that must not vanish).
+
+    Raises:
+        TypeError: if ``value`` is not a real number (a bool is not).
+        ValueError: if it is NaN, infinite, zero or negative.
+    """
+    v = _check_real(value, name)
+    if v <= 0:
+        raise ValueError(f"{name} must be positive, got {v}")
+    return v
+
+
+def check_nonnegative_float(value: object, name: str) -> float:
+    """Check a finite number >= 0 (a noise level, a tolerance).
+
+    Raises:
+        TypeError: if ``value`` is not a real number (a bool is not).
+        ValueError: if it is NaN, infinite or negative.
+    """
+    v = _check_real(value, name)
+    if v < 0:
+        raise ValueError(f"{name} must be non-negative, got {v}")
+    return v
+
+
+def check_probability_vector(p: object, name: str, atol: float = PROB_ATOL) -> torch.Tensor:
+    """Check probabilities along the last dimension: finite, non-negative, summing to 1 within ``atol``.
+
+    Args:
+        p: ``(..., K)`` floating-point tensor, K > 0.
+        name: its name, for messages.
+        atol: the tolerance on each sum (the course's one tolerance, :data:`PROB_ATOL`, by default).
+
+    Returns:
+        ``p``.
+
+    Raises:
+        TypeError: if ``p`` is not a floating-point tensor.
+        ValueError: for no dimension, an empty last dimension, NaN/inf, negative entries,
+            or a sum off 1 by more than ``atol``.
+    """
+    p = check_tensor(p, name, min_ndim=1)
+    if (p < 0).any():
+        raise ValueError(f"{name} must be non-negative, got a minimum of {float(p.detach().min()):.3g}")
+    worst = float((p.detach().sum(dim=-1) - 1).abs().max())
+    if worst > atol:
+        raise ValueError(f"{name} must sum to 1 along its last dimension (within {atol:g}), got a sum off by {worst:.3g}")
+    return p
+
+
+def check_same_device(**tensors: torch.Tensor | None) -> None:
+    """Check that every given tensor lives on one device (None entries are skipped).
+
+    Called as ``check_same_device(x=x, centroids=init)``: the message names both arguments,
+    so mixed CPU and CUDA inputs fail clearly instead of with a raw torch error or a silent copy.
+
+    Raises:
+        ValueError: naming the first two arguments whose devices differ.
+    """
+    first: tuple[str, torch.device] | None = None
+    for name, t in tensors.items():
+        if t is None:
+            continue
+        if first is None:
+            first = (name, t.device)
+        elif t.device != first[1]:
+            raise ValueError(
+                f"{name} is on {t.device} but {first[0]} is on {first[1]}: move them to one device (e.g. with .to({first[0]}.device))"
+            )
+
+
+def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
+    """Check that ``value`` is one of ``choices`` (a string option such as ``init`` or ``kind``).
+
+    Raises:
+        ValueError: naming the allowed values and the received one.
+    """
+    if value not in tuple(choices):
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value  # type: ignore[return-value]
