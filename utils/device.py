@@ -57,11 +57,18 @@ def get_device() -> torch.device:
     return torch.device("cpu")
 
 
-def seed_everything(seed: int) -> None:
+def seed_everything(seed: int) -> int:
     """Seed Python's ``random``, NumPy and torch (CPU and every CUDA device).
+
+    The environment variable ``COURSE_SEED`` overrides ``seed``, so that a whole chapter can
+    be re-run with another seed (``COURSE_SEED=1 jupyter nbconvert --execute ...``) to check
+    that its asserts hold for any seed, not only for the stored one.
 
     Args:
         seed: a non-negative integer.
+
+    Returns:
+        The seed actually used.
 
     Raises:
         TypeError: if ``seed`` is not an ``int``.
@@ -71,11 +78,17 @@ def seed_everything(seed: int) -> None:
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     if seed < 0:
         raise ValueError(f"seed must be non-negative, got {seed}")
+    override = os.environ.get("COURSE_SEED", "").strip()
+    if override:
+        if not override.isdigit():
+            raise ValueError(f"COURSE_SEED must be a non-negative integer, got {override!r}")
+        seed = int(override)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
+    return seed
 
 
 def profile() -> str:
