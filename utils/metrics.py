@@ -40,7 +40,7 @@ def score_from_probabilities(probs: torch.Tensor) -> torch.Tensor:
 
     References:
         Salimans et al. (2016), *Improved techniques for training GANs*, section 4;
-        seed 000 ("Measuring performance of generative models: Inception score").
+        Prince's slides, "Measuring performance of generative models: Inception score".
     """
     check_probability_vector(probs, "probs")
     if probs.ndim != 2:
@@ -69,7 +69,7 @@ def classifier_score(images: torch.Tensor, classifier: nn.Module | None = None) 
         TypeError, ValueError: on a bad ``images`` tensor (shape, NaN, values outside [0, 1]).
 
     References:
-        Salimans et al. (2016), section 4; seed 000 ("Inception score").
+        Salimans et al. (2016), section 4; Prince's slides, "Inception score".
     """
     return score_from_probabilities(class_probabilities(images, classifier).double())
 

@@ -19,6 +19,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from utils import rng
+from utils.validation import check_positive_int, check_same_device, check_tensor
+
 __all__ = ["minibatches", "train", "mlp"]
 
 
@@ -30,24 +33,29 @@ def minibatches(
     Args:
         tensors: one or more tensors with the same first dimension N.
         batch_size: examples per batch, at most N.
-        generator: a ``torch.Generator`` for reproducible shuffles.
+        generator: a ``torch.Generator`` (on any device) for reproducible shuffles.
         device: move each batch there (None: leave it where it is).
 
     Yields:
         The batch (one tensor) or a tuple of batches, each ``(batch_size, ...)``.
 
     Raises:
-        ValueError: without tensors, with differing first dimensions, or a bad ``batch_size``.
+        TypeError: for a non-tensor or a non-int ``batch_size``.
+        ValueError: without tensors, with differing first dimensions or devices, or ``batch_size`` > N.
     """
     if not tensors:
         raise ValueError("minibatches needs at least one tensor")
+    for i, t in enumerate(tensors):
+        check_tensor(t, f"tensors[{i}]", floating=False, finite=False, min_ndim=1)
+    check_same_device(**{f"tensors[{i}]": t for i, t in enumerate(tensors)})
     n = len(tensors[0])
     if any(len(t) != n for t in tensors):
         raise ValueError(f"tensors must share their first dimension, got {[len(t) for t in tensors]}")
-    if not 0 < batch_size <= n:
+    check_positive_int(batch_size, "batch_size")
+    if batch_size > n:
         raise ValueError(f"batch_size must be in 1..{n}, got {batch_size}")
     while True:
-        perm = torch.randperm(n, generator=generator)
+        perm = rng.randperm(n, generator, device=tensors[0].device)
         for start in range(0, n - batch_size + 1, batch_size):
             idx = perm[start : start + batch_size]
             batch = tuple(t[idx] if device is None else t[idx].to(device) for t in tensors)
@@ -75,13 +83,11 @@ def train(
         name -> list of recorded values.
 
     Raises:
-        ValueError: if ``n_steps`` or ``log_every`` is not positive.
+        TypeError, ValueError: if ``n_steps`` or ``log_every`` is not a positive int.
         FloatingPointError: as soon as a step returns NaN or inf, naming the step.
     """
-    if n_steps <= 0:
-        raise ValueError(f"n_steps must be positive, got {n_steps}")
-    if log_every <= 0:
-        raise ValueError(f"log_every must be positive, got {log_every}")
+    check_positive_int(n_steps, "n_steps")
+    check_positive_int(log_every, "log_every")
     history: dict[str, list[float]] = {}
     bar = tqdm(range(n_steps), desc=desc, mininterval=1.0)
     for i in bar:
@@ -107,10 +113,13 @@ def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU, out_activation:
         out_activation: a module applied to the output (e.g. ``nn.Sigmoid()``), or None.
 
     Raises:
+        TypeError: for a width that is not an int.
         ValueError: with fewer than two sizes or a non-positive width.
     """
-    if len(sizes) < 2 or any(int(s) <= 0 for s in sizes):
-        raise ValueError(f"sizes must hold at least two positive widths, got {sizes}")
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must hold at least two widths, got {sizes}")
+    for i, size in enumerate(sizes):
+        check_positive_int(size, f"sizes[{i}]")
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
