@@ -58,3 +58,33 @@ def test_profile_default_and_override(monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "medium")
     with pytest.raises(ValueError, match="COURSE_PROFILE"):
         profile()
+
+
+def test_configure_threads_policy(monkeypatch):
+    from utils.device import configure_threads
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("COURSE_THREADS", raising=False)
+        monkeypatch.setenv("COURSE_PROFILE", "quick")
+        assert configure_threads(torch.device("cpu")) == 1 == torch.get_num_threads()
+        monkeypatch.setenv("COURSE_PROFILE", "full")
+        assert configure_threads(torch.device("cpu")) == torch.get_num_threads() >= 1
+        monkeypatch.setenv("COURSE_THREADS", "2")
+        assert configure_threads(torch.device("cpu")) == 2
+        monkeypatch.setenv("COURSE_THREADS", "zero")
+        with pytest.raises(ValueError, match="COURSE_THREADS"):
+            configure_threads(torch.device("cpu"))
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_course_seed_overrides(monkeypatch):
+    monkeypatch.setenv("COURSE_SEED", "7")
+    assert seed_everything(0) == 7
+    a = torch.rand(2)
+    torch.manual_seed(7)
+    assert torch.equal(a, torch.rand(2))
+    monkeypatch.setenv("COURSE_SEED", "-3")
+    with pytest.raises(ValueError, match="COURSE_SEED"):
+        seed_everything(0)
