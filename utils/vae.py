@@ -485,7 +485,7 @@ class VAE(nn.Module):
 
     def _flat(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor(x, "x", min_ndim=1)
-        check_same_device(x=x, model=next(self.parameters()))
+        check_same_device(model=next(self.parameters()), x=x)
         x = x.reshape(len(x), -1)
         if x.shape[1] != self.data_dim:
             raise ValueError(f"x must hold {self.data_dim} values per example, got {x.shape[1]}")
