@@ -98,7 +98,7 @@ def test_iwae_bound_ordering_on_the_exact_model():
 
 
 def test_naive_prior_sampling_is_unbiased_for_p_of_x():
-    # seed 001's naive Monte Carlo: mean_j p(x|z_j), z_j ~ p(z), estimates p(x) without bias.
+    # the AE/VAE/GAN lecture's naive Monte Carlo: mean_j p(x|z_j), z_j ~ p(z), estimates p(x) without bias.
     model = _linear_model(D=2, d=1)
     x = torch.tensor([[0.2, -0.1]], dtype=torch.float64) + model.b.detach()
     with torch.no_grad():
