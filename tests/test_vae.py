@@ -9,9 +9,8 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch.distributions import Bernoulli, Independent, MultivariateNormal, Normal, kl_divergence
+from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
 
-from utils.ppca import LinearGaussianModel
 from utils.vae import (
     VAE,
     bernoulli_log_likelihood,
@@ -31,13 +30,6 @@ torch.set_default_dtype(torch.float32)
 
 def _diag(mu: torch.Tensor, logvar: torch.Tensor) -> Independent:
     return Independent(Normal(mu, (0.5 * logvar).exp()), 1)
-
-
-def _linear_model(D: int = 5, d: int = 2, seed: int = 0, **encoder) -> LinearGaussianModel:
-    g = torch.Generator().manual_seed(seed)
-    W = torch.randn(D, d, generator=g, dtype=torch.float64)
-    b = torch.randn(D, generator=g, dtype=torch.float64)
-    return LinearGaussianModel(W, b, log_sigma=math.log(0.7), **encoder)
 
 
 # ----------------------------------------------------------------------------- gaussian_kl
@@ -83,11 +75,11 @@ def test_gaussian_kl_is_nonnegative_and_zero_on_itself(mu, logvar):
     assert gaussian_kl(mu, logvar).item() == pytest.approx(gaussian_kl(mu, logvar, zero, zero).item(), abs=1e-12)
 
 
-def test_seed_004_loss_is_twice_the_kl():
+def test_nthu_lecture_loss_is_twice_the_kl():
     g = torch.Generator().manual_seed(3)
-    mu, s = torch.randn(10, 4, generator=g), torch.randn(10, 4, generator=g)  # s: seed 004's "sigma" = log-variance
-    seed_loss = (s.exp() - (1 + s) + mu.pow(2)).sum(-1)
-    torch.testing.assert_close(seed_loss, 2 * gaussian_kl(mu, s))
+    mu, s = torch.randn(10, 4, generator=g), torch.randn(10, 4, generator=g)  # s: the NTHU lecture's "sigma" = log-variance
+    slide_loss = (s.exp() - (1 + s) + mu.pow(2)).sum(-1)
+    torch.testing.assert_close(slide_loss, 2 * gaussian_kl(mu, s))
 
 
 def test_gaussian_kl_bad_inputs():
@@ -117,7 +109,7 @@ def test_reparameterize_moments_and_shape():
 
 
 def test_reparameterize_gradients_are_the_slides():
-    # dz/dmu = 1 and dz/dsigma = eps (seed 001): with sigma = exp(logvar / 2), dz/dlogvar = sigma * eps / 2.
+    # dz/dmu = 1 and dz/dsigma = eps (the AE/VAE/GAN lecture): with sigma = exp(logvar / 2), dz/dlogvar = sigma * eps / 2.
     mu = torch.tensor([0.3, -1.0], requires_grad=True)
     logvar = torch.tensor([0.4, -0.6], requires_grad=True)
     g = torch.Generator().manual_seed(5)
@@ -190,109 +182,9 @@ def test_gaussian_log_likelihood_matches_torch_and_mse():
     expected = Normal(mean, 0.3).log_prob(x).sum(-1)
     got = gaussian_log_likelihood(x, mean, log_sigma)
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-4)
-    # the squared error, scaled, plus a constant (seed 004)
+    # the squared error, scaled, plus a constant (the NTHU lecture)
     mse_form = -((x - mean) ** 2).sum(-1) / (2 * 0.3**2) - 12 * (log_sigma + 0.5 * math.log(2 * math.pi))
     torch.testing.assert_close(got, mse_form, rtol=1e-5, atol=1e-4)
-
-
-# ----------------------------------------------------------------------------- the linear-Gaussian model
-
-
-def test_linear_gaussian_posterior_is_bayes_rule():
-    # Condition the joint Gaussian of (z, x) directly: Cov(z, x) = W^T, Cov(x) = W W^T + s^2 I.
-    model = _linear_model()
-    x = torch.randn(3, 5, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
-    with torch.no_grad():
-        W, b, s2 = model.W, model.b, model.log_sigma.exp() ** 2
-        Sxx = W @ W.T + s2 * torch.eye(5, dtype=torch.float64)
-        mean_direct = (W.T @ torch.linalg.solve(Sxx, (x - b).T)).T
-        cov_direct = torch.eye(2, dtype=torch.float64) - W.T @ torch.linalg.solve(Sxx, W)
-        mean, cov = model.posterior(x)
-    torch.testing.assert_close(mean, mean_direct)
-    torch.testing.assert_close(cov, cov_direct)
-
-
-def test_linear_gaussian_elbo_identity_and_equality_at_the_posterior():
-    model = _linear_model()
-    g = torch.Generator().manual_seed(9)
-    x = torch.randn(4, 5, generator=g, dtype=torch.float64)
-    with torch.no_grad():
-        log_px = model.log_marginal(x)
-        post_mean, post_cov = model.posterior(x)
-        q_mean = torch.randn(4, 2, generator=g, dtype=torch.float64)
-        q_cov = torch.diag(torch.rand(2, generator=g, dtype=torch.float64) + 0.1)
-        bound = model.exact_elbo(x, q_mean, q_cov)
-        gap = kl_divergence(MultivariateNormal(q_mean, q_cov), MultivariateNormal(post_mean, post_cov))
-        torch.testing.assert_close(bound + gap, log_px, rtol=0, atol=1e-10)
-        assert (gap > 0).all()
-        torch.testing.assert_close(model.exact_elbo(x, post_mean, post_cov), log_px, rtol=0, atol=1e-10)
-
-
-def test_monte_carlo_elbo_matches_the_exact_elbo():
-    model = _linear_model()
-    x = torch.randn(3, 5, generator=torch.Generator().manual_seed(10), dtype=torch.float64)
-    g = torch.Generator().manual_seed(11)
-    with torch.no_grad():
-        mu, logvar = model.encode(x)
-        exact = model.exact_elbo(x, mu, torch.diag_embed(logvar.exp()))
-        mc = torch.stack([elbo(model, x, generator=g).elbo for _ in range(4000)]).mean(0)
-        terms = elbo(model, x, generator=g)
-    torch.testing.assert_close(mc, exact, rtol=0, atol=0.05)
-    torch.testing.assert_close(terms.elbo, terms.reconstruction - terms.kl)
-
-
-def test_iwae_equals_log_px_when_q_is_the_exact_posterior():
-    # With one latent dimension the diagonal q can be the exact posterior: every weight is p(x).
-    model = _linear_model(D=4, d=1)
-    x = torch.randn(6, 4, generator=torch.Generator().manual_seed(12), dtype=torch.float64)
-    with torch.no_grad():
-        log_w = log_importance_weights(model, x, k=20, generator=torch.Generator().manual_seed(13))
-        log_px = model.log_marginal(x)
-    torch.testing.assert_close(log_w, log_px[:, None].expand(6, 20), rtol=0, atol=1e-9)
-
-
-def test_iwae_bound_ordering_on_the_exact_model():
-    # A deliberately poor diagonal encoder, so the gaps are visible: ELBO <= L_1 ~ ELBO < L_10 < L_100 < log p(x).
-    base = _linear_model()
-    A_poor = 0.5 * base.A.detach()
-    model = _linear_model(A=A_poor, logvar=torch.full((2,), math.log(0.5), dtype=torch.float64))
-    x = torch.randn(200, 5, generator=torch.Generator().manual_seed(14), dtype=torch.float64)
-    g = torch.Generator().manual_seed(15)
-    with torch.no_grad():
-        log_px = model.log_marginal(x).mean().item()
-        mu, logvar = model.encode(x)
-        exact_elbos = model.exact_elbo(x, mu, torch.diag_embed(logvar.exp()))
-        exact_elbo = exact_elbos.mean().item()
-        per_example = {k: iwae_log_likelihood(model, x, k, batch=50, generator=g) for k in (1, 10, 100, 1000)}
-    bounds = {k: v.mean().item() for k, v in per_example.items()}
-    # L_1 is a one-sample ELBO estimate: it agrees with the exact ELBO within 4 standard errors
-    standard_error = (per_example[1] - exact_elbos).std().item() / math.sqrt(len(x))
-    assert abs(bounds[1] - exact_elbo) < 4 * standard_error
-    assert exact_elbo + 0.2 < bounds[10] < bounds[100] < bounds[1000] < log_px + 0.01
-    assert log_px - bounds[1000] < log_px - exact_elbo
-
-
-def test_naive_prior_sampling_is_unbiased_for_p_of_x():
-    # seed 001's naive Monte Carlo: mean_j p(x|z_j), z_j ~ p(z), estimates p(x) without bias.
-    model = _linear_model(D=2, d=1)
-    x = torch.tensor([[0.2, -0.1]], dtype=torch.float64) + model.b.detach()
-    with torch.no_grad():
-        log_w = log_importance_weights(model, x, k=400_000, batch=1, generator=torch.Generator().manual_seed(16), proposal="prior")
-        p_x = model.log_marginal(x).exp().item()
-    assert log_w.exp().mean().item() == pytest.approx(p_x, rel=0.02)
-
-
-def test_log_importance_weights_bad_inputs():
-    model = _linear_model()
-    x = torch.zeros(2, 5, dtype=torch.float64)
-    with pytest.raises(ValueError, match="proposal"):
-        log_importance_weights(model, x, k=3, proposal="uniform")
-    with pytest.raises(ValueError, match="k must"):
-        log_importance_weights(model, x, k=0)
-    with pytest.raises(ValueError, match="batch"):
-        log_importance_weights(model, x, k=2, batch=-1)
-    with pytest.raises(ValueError, match="A, c, logvar"):
-        _linear_model(A=torch.zeros(3, 5, dtype=torch.float64))
 
 
 # ----------------------------------------------------------------------------- the VAE
@@ -348,3 +240,92 @@ def test_vae_bad_inputs():
         VAE().encode(torch.zeros(2, 100))
     with pytest.raises(ValueError, match="n must"):
         VAE().sample(0)
+    with pytest.raises(TypeError, match="sigma"):
+        VAE(likelihood="gaussian", sigma=True)
+    with pytest.raises(TypeError, match="latent_dim"):
+        VAE(latent_dim=2.0)
+    with pytest.raises(TypeError, match="floating"):
+        VAE(data_dim=4, latent_dim=2, hidden=(3,)).encode(torch.zeros(2, 4, dtype=torch.int64))
+    with pytest.raises(ValueError, match="NaN"):
+        VAE(data_dim=4, latent_dim=2, hidden=(3,)).encode(torch.full((2, 4), float("nan")))
+    with pytest.raises(ValueError, match="x must lie"):
+        model = VAE(data_dim=4, latent_dim=2, hidden=(3,))
+        model.log_px_given_z(torch.full((2, 4), 2.0), torch.zeros(2, 2))
+    with pytest.raises(TypeError, match="log_sigma"):
+        gaussian_log_likelihood(torch.zeros(2, 3), torch.zeros(2, 3), "0.1")
+    with pytest.raises(ValueError, match="log_sigma"):
+        gaussian_log_likelihood(torch.zeros(2, 3), torch.zeros(2, 3), float("inf"))
+    with pytest.raises(ValueError, match="NaN"):
+        standard_normal_log_prob(torch.tensor([float("nan")]))
+    with pytest.raises(ValueError, match="logvar"):
+        diagonal_normal_log_prob(torch.zeros(3), torch.zeros(3), torch.zeros(2))
+
+
+# ----------------------------------------------------------------------------- devices and generators
+
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")),
+]
+
+
+def test_cpu_generator_gives_the_draws_of_torch_randn_on_cpu_data():
+    # The convention changed how draws are routed (utils.rng), not which numbers a CPU generator gives
+    # for CPU data: z = mu + sigma * torch.randn(shape, generator=g), as before.
+    mu, logvar = torch.tensor([[0.5, -1.0, 2.0]]), torch.tensor([[0.1, -0.3, 0.7]])
+    z = reparameterize(mu, logvar, n_samples=4, generator=torch.Generator().manual_seed(123))
+    eps = torch.randn(4, 1, 3, generator=torch.Generator().manual_seed(123))
+    torch.testing.assert_close(z, mu + (0.5 * logvar).exp() * eps, rtol=0, atol=0)
+    sampled = VAE(data_dim=6, latent_dim=2, hidden=(4,))
+    codes = torch.randn(5, 2, generator=torch.Generator().manual_seed(7))
+    torch.testing.assert_close(sampled.sample(5, generator=torch.Generator().manual_seed(7)), sampled.decode_mean(codes), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_cpu_generator_works_with_data_on_any_device(device):
+    # The same CPU generator gives the same numbers whatever device the data are on.
+    mu, logvar = torch.tensor([0.5, -1.0]), torch.tensor([0.0, -0.5])
+    ref = reparameterize(mu, logvar, n_samples=3, generator=torch.Generator().manual_seed(1))
+    got = reparameterize(mu.to(device), logvar.to(device), n_samples=3, generator=torch.Generator().manual_seed(1))
+    assert got.device.type == device
+    torch.testing.assert_close(got.cpu(), ref, rtol=1e-6, atol=1e-6)
+
+    torch.manual_seed(0)
+    model = VAE(data_dim=12, latent_dim=3, hidden=(8,))
+    x = torch.bernoulli(torch.full((4, 12), 0.3), generator=torch.Generator().manual_seed(2))
+    ref_elbo = elbo(model, x, generator=torch.Generator().manual_seed(3)).elbo
+    ref_iwae = iwae_log_likelihood(model, x, k=5, batch=2, generator=torch.Generator().manual_seed(4))
+    ref_prior = log_importance_weights(model, x, k=5, generator=torch.Generator().manual_seed(5), proposal="prior")
+    ref_sample = model.sample(3, generator=torch.Generator().manual_seed(6))
+    model, x = model.to(device), x.to(device)
+    with torch.no_grad():
+        got_elbo = elbo(model, x, generator=torch.Generator().manual_seed(3)).elbo
+        got_iwae = iwae_log_likelihood(model, x, k=5, batch=2, generator=torch.Generator().manual_seed(4))
+        got_prior = log_importance_weights(model, x, k=5, generator=torch.Generator().manual_seed(5), proposal="prior")
+        got_sample = model.sample(3, generator=torch.Generator().manual_seed(6))
+    for got, ref in [(got_elbo, ref_elbo), (got_iwae, ref_iwae), (got_prior, ref_prior), (got_sample, ref_sample)]:
+        assert got.device.type == device
+        torch.testing.assert_close(got.cpu(), ref.detach(), rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_generator_on_the_data_device_works_too(device):
+    g = torch.Generator(device=device).manual_seed(0)
+    mu, logvar = torch.zeros(1000, 2, device=device), torch.zeros(1000, 2, device=device)
+    z = reparameterize(mu, logvar, generator=g)
+    assert z.device.type == device and abs(z.std().item() - 1.0) < 0.1
+    again = reparameterize(mu, logvar, generator=torch.Generator(device=device).manual_seed(0))
+    assert torch.equal(z, again)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_mixed_devices_fail_naming_the_argument():
+    with pytest.raises(ValueError, match="logvar"):
+        gaussian_kl(torch.zeros(2, 3), torch.zeros(2, 3, device="cuda"))
+    with pytest.raises(ValueError, match="x is on"):
+        VAE(data_dim=4, latent_dim=2, hidden=(3,)).encode(torch.zeros(2, 4, device="cuda"))
+
+
+def test_generator_must_be_a_torch_generator():
+    with pytest.raises(TypeError, match="generator"):
+        reparameterize(torch.zeros(3), torch.zeros(3), generator=0)

@@ -9,11 +9,13 @@ has the two methods :func:`utils.vae.elbo` and :func:`utils.vae.iwae_log_likelih
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 from utils.vae import _gaussian_log_likelihood
-from utils.validation import check_tensor
+from utils.validation import check_data_matrix, check_same_device, check_tensor
 
 __all__ = ["LinearGaussianModel"]
 
@@ -30,10 +32,14 @@ class LinearGaussianModel(nn.Module):
         b: ``(D,)`` data mean.
         log_sigma: log of the noise standard deviation (a float).
         A, c, logvar: the encoder, ``(d, D)``, ``(d,)``, ``(d,)``; by default the mean of the
-            exact posterior and the diagonal of its covariance (the best diagonal q is close).
+            exact posterior and the diagonal of its covariance. (That diagonal is *not* the best
+            diagonal q: the KL(q || posterior)-optimal variances are 1 / (Sigma^-1)_ii, smaller;
+            see :meth:`mean_field_logvar`.)
 
     Raises:
-        ValueError: for inconsistent shapes.
+        TypeError: for non-tensor or non-floating ``W``, ``b``, ``A``, ``c``, ``logvar``, or a
+            non-real ``log_sigma``.
+        ValueError: for inconsistent shapes or devices, NaN/inf.
 
     References:
         Tipping and Bishop (1999), *Probabilistic principal component analysis*; Bishop (2006),
@@ -52,8 +58,17 @@ class LinearGaussianModel(nn.Module):
         super().__init__()
         check_tensor(W, "W", ndim=2)
         check_tensor(b, "b", ndim=1)
-        if W.ndim != 2 or b.shape != (W.shape[0],):
+        check_same_device(W=W, b=b)
+        if b.shape != (W.shape[0],):
             raise ValueError(f"W must be (D, d) and b (D,), got {tuple(W.shape)} and {tuple(b.shape)}")
+        if isinstance(log_sigma, bool) or not isinstance(log_sigma, (int, float)):
+            raise TypeError(f"log_sigma must be a real number, got {type(log_sigma).__name__} {log_sigma!r}")
+        if not math.isfinite(log_sigma):
+            raise ValueError(f"log_sigma must be finite, got {log_sigma}")
+        for name, t in (("A", A), ("c", c), ("logvar", logvar)):
+            if t is not None:
+                check_tensor(t, name)
+                check_same_device(W=W, **{name: t})
         self.W = nn.Parameter(W.clone())
         self.b = nn.Parameter(b.clone())
         self.log_sigma = nn.Parameter(torch.tensor(float(log_sigma), dtype=W.dtype, device=W.device))
@@ -77,13 +92,34 @@ class LinearGaussianModel(nn.Module):
         d = self.W.shape[1]
         return self.W.T @ self.W + self.log_sigma.exp() ** 2 * torch.eye(d, dtype=self.W.dtype, device=self.W.device)
 
+    def _check_x(self, x: torch.Tensor) -> torch.Tensor:
+        check_data_matrix(x, "x")
+        check_same_device(x=x, W=self.W)
+        if x.shape[1] != self.W.shape[0]:
+            raise ValueError(f"x must have {self.W.shape[0]} columns, got shape {tuple(x.shape)}")
+        return x
+
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """q(z|x): ``(N, D)`` -> (mu, logvar), each ``(N, d)``."""
+        """q(z|x): ``(N, D)`` -> (mu, logvar), each ``(N, d)``.
+
+        Raises:
+            TypeError, ValueError: for a bad ``x`` (not a finite ``(N, D)`` float tensor on the model's device).
+        """
+        self._check_x(x)
         mu = x @ self.A.T + self.c
         return mu, self.q_logvar.expand_as(mu)
 
     def log_px_given_z(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """log N(x; W z + b, sigma^2 I): x ``(N, D)``, z ``(N, d)`` or ``(S, N, d)``."""
+        """log N(x; W z + b, sigma^2 I): x ``(N, D)``, z ``(N, d)`` or ``(S, N, d)`` -> ``(N,)`` or ``(S, N)``.
+
+        Raises:
+            TypeError, ValueError: for a bad ``x`` or ``z`` (wrong shape, device, NaN/inf).
+        """
+        self._check_x(x)
+        check_tensor(z, "z", ndim=(2, 3))
+        check_same_device(x=x, z=z)
+        if z.shape[-1] != self.W.shape[1]:
+            raise ValueError(f"z must have {self.W.shape[1]} columns, got shape {tuple(z.shape)}")
         return _gaussian_log_likelihood(x, z @ self.W.T + self.b, self.log_sigma)
 
     def marginal(self) -> torch.distributions.MultivariateNormal:
@@ -94,10 +130,16 @@ class LinearGaussianModel(nn.Module):
 
     def log_marginal(self, x: torch.Tensor) -> torch.Tensor:
         """Exact log p(x) for ``(N, D)`` data: ``(N,)`` in nats."""
+        self._check_x(x)
         return self.marginal().log_prob(x)
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Exact p(z|x): mean ``(N, d)`` and covariance ``(d, d)`` (the same for every x)."""
+        """Exact p(z|x): mean ``(N, d)`` and covariance ``(d, d)`` (the same for every x).
+
+        References:
+            Bishop (2006), eq. 12.42.
+        """
+        self._check_x(x)
         M = self._M()
         mean = torch.linalg.solve(M, self.W.T @ (x - self.b).T).T
         return mean, self.log_sigma.exp() ** 2 * torch.linalg.inv(M)
@@ -115,7 +157,14 @@ class LinearGaussianModel(nn.Module):
 
         Returns:
             ``(N,)``: the ELBO in nats, with no Monte-Carlo error.
+
+        Raises:
+            TypeError, ValueError: for bad tensors, shapes or devices.
         """
+        self._check_x(x)
+        check_tensor(q_mean, "q_mean", ndim=2)
+        check_tensor(q_cov, "q_cov", ndim=(2, 3))
+        check_same_device(x=x, q_mean=q_mean, q_cov=q_cov)
         d = self.W.shape[1]
         var = self.log_sigma.exp() ** 2
         WtW = self.W.T @ self.W
@@ -123,3 +172,20 @@ class LinearGaussianModel(nn.Module):
         trace = q_cov.diagonal(dim1=-2, dim2=-1).sum(-1)
         kl = 0.5 * (trace + q_mean.pow(2).sum(-1) - d - torch.linalg.slogdet(q_cov)[1])
         return expected_loglik - kl
+
+    def mean_field_logvar(self) -> torch.Tensor:
+        """The log-variances of the best diagonal q: argmin over diagonal S of KL(N(m, S) || p(z|x)).
+
+        For a Gaussian posterior N(m, Sigma), KL(N(m, diag(s)) || N(m, Sigma)) is minimized at
+        s_i = 1 / (Sigma^{-1})_{ii}, which is at most Sigma_ii (equal only without correlation):
+        the mean-field approximation under-estimates the posterior variances. Here
+        Sigma^{-1} = M / sigma^2, so s_i = sigma^2 / M_ii.
+
+        Returns:
+            ``(d,)`` log-variances (the same for every x).
+
+        References:
+            Bishop (2006), *Pattern Recognition and Machine Learning*, section 10.1.2 (eq. 10.13-10.15):
+            "the variance of q is controlled by the direction of smallest variance of p".
+        """
+        return (self.log_sigma.exp() ** 2 / self._M().diagonal()).log()

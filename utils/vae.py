@@ -5,8 +5,8 @@ trained by maximizing, for each example, the evidence lower bound (ELBO)
 
     ELBO(x) = E_{q(z|x)}[log p(x|z)] - KL(q(z|x) || p(z))  <=  log p(x),
 
-where q(z|x) = N(mu(x), diag(exp(logvar(x)))) is the encoder (seed 003, "Variational
-Autoencoders", the derivation step by step; Kingma and Welling 2014, eq. 3 and 10).
+where q(z|x) = N(mu(x), diag(exp(logvar(x)))) is the encoder (the HKUST lecture, slide
+"Variational Autoencoders", the derivation step by step; Kingma and Welling 2014, eq. 3 and 10).
 After training, log p(x) itself is estimated by importance sampling with the
 encoder as proposal, the IWAE bound (Burda et al. 2016, eq. 8).
 
@@ -31,7 +31,13 @@ from torch import nn
 
 from utils.training import mlp
 from utils import rng
-from utils.validation import check_positive_int, check_tensor
+from utils.validation import (
+    check_choice,
+    check_positive_float,
+    check_positive_int,
+    check_same_device,
+    check_tensor,
+)
 
 __all__ = [
     "LatentVariableModel",
@@ -64,6 +70,8 @@ class LatentVariableModel(Protocol):
 
 
 def _check_same_shape(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
+    # utils.validation has no shape-equality check; the device check is its own.
+    check_same_device(**{name_a: a, name_b: b})
     if a.shape != b.shape:
         raise ValueError(f"{name_b} must have the shape of {name_a}, {tuple(a.shape)}, got {tuple(b.shape)}")
 
@@ -93,11 +101,11 @@ def gaussian_kl(
 
     Raises:
         TypeError: for a non-tensor or a non-floating tensor.
-        ValueError: for mismatched shapes, NaN/inf, or only one of ``mu2``/``logvar2``.
+        ValueError: for mismatched shapes or devices, NaN/inf, or only one of ``mu2``/``logvar2``.
 
     References:
         Kingma and Welling (2014), *Auto-Encoding Variational Bayes*, appendix B;
-        seed 004, "Maximizing Lower Bound": its loss exp(sigma) - (1 + sigma) + ||mu||^2
+        the NTHU lecture, slide "Maximizing Lower Bound": its loss exp(sigma) - (1 + sigma) + ||mu||^2
         is twice this KL, with its sigma standing for the log-variance.
     """
     check_tensor(mu, "mu", min_ndim=1)
@@ -126,18 +134,21 @@ def reparameterize(
         mu, logvar: ``(..., d)``, the mean and log-variance.
         n_samples: None for one sample per row (output shaped like ``mu``), or S for
             ``(S, ..., d)``.
-        generator: a ``torch.Generator`` on ``mu``'s device, for reproducible draws.
+        generator: a ``torch.Generator`` on any device, for reproducible draws: the noise is
+            drawn on the generator's device and moved to ``mu``'s (:mod:`utils.rng`), so a CPU
+            generator gives the same z on a CPU and on a GPU.
 
     Returns:
         ``(..., d)`` or ``(S, ..., d)``: the samples; gradients flow to ``mu`` and ``logvar``
         (dz/dmu = 1, dz/dsigma = eps).
 
     Raises:
-        TypeError, ValueError: for bad tensors, mismatched shapes or a non-positive ``n_samples``.
+        TypeError: for a non-tensor, a non-floating tensor, or a non-int ``n_samples``.
+        ValueError: for NaN/inf, mismatched shapes or devices, or a non-positive ``n_samples``.
 
     References:
-        Kingma and Welling (2014), section 2.4; seed 001, "Reparameterization Trick"
-        (printed there as z = sigma + mu * eps, a typo for z = mu + sigma * eps).
+        Kingma and Welling (2014), section 2.4; the AE/VAE/GAN lecture, slide "Reparameterization
+        Trick" (printed there as z = sigma + mu * eps, a typo for z = mu + sigma * eps).
     """
     check_tensor(mu, "mu", min_ndim=1)
     check_tensor(logvar, "logvar", min_ndim=1)
@@ -170,8 +181,8 @@ def log_mean_exp(a: torch.Tensor, dim: int = -1) -> torch.Tensor:
     References:
         Burda, Grosse and Salakhutdinov (2016), *Importance Weighted Autoencoders*, eq. 8.
     """
-    if not isinstance(a, torch.Tensor) or not a.is_floating_point():
-        raise TypeError(f"a must be a floating-point torch.Tensor, got {type(a).__name__}")
+    check_tensor(a, "a", finite=False, non_empty=False)
+    # -inf is a legal log-weight (a zero weight), so check_tensor's finiteness test is too strict here
     if torch.isnan(a).any() or (a == math.inf).any():
         raise ValueError("a contains NaN or +inf")
     n = a.shape[dim]
@@ -195,13 +206,16 @@ def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Ten
         The broadcast shape without its last dimension, in nats.
 
     Raises:
-        ValueError: if ``x`` leaves [0, 1] or the last dimensions differ.
+        TypeError: for a non-tensor or a non-floating tensor.
+        ValueError: if ``x`` leaves [0, 1], for NaN/inf, different devices, or different last dimensions.
 
     References:
-        Seed 001, "Outputting a Distribution" (Bern(x; r(z))); Kingma and Welling (2014), appendix C.1.
+        The AE/VAE/GAN lecture, slide "Outputting a Distribution" (Bern(x; r(z))); Kingma and
+        Welling (2014), appendix C.1.
     """
     check_tensor(x, "x", min_ndim=1)
     check_tensor(logits, "logits", min_ndim=1)
+    check_same_device(x=x, logits=logits)
     if x.shape[-1] != logits.shape[-1]:
         raise ValueError(f"x and logits must share their last dimension, got {x.shape[-1]} and {logits.shape[-1]}")
     if (x < 0).any() or (x > 1).any():
@@ -218,7 +232,8 @@ def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: torc
     """log N(x; mean, sigma^2 I) summed over the last dimension.
 
     Equals -||x - mean||^2 / (2 sigma^2) - D log sigma - D/2 log(2 pi): with a fixed sigma,
-    maximizing it is minimizing the squared error (seed 004, "Why Do AE and VAE Give Blurry Images?").
+    maximizing it is minimizing the squared error (the NTHU lecture, slide "Why Do AE and VAE Give
+    Blurry Images?").
 
     Args:
         x: ``(..., D)``.
@@ -229,13 +244,24 @@ def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: torc
         The broadcast shape without its last dimension, in nats.
 
     Raises:
-        ValueError: if the last dimensions differ.
+        TypeError: for a non-tensor, a non-floating tensor, or a ``log_sigma`` that is neither a
+            real number nor a floating tensor.
+        ValueError: for NaN/inf, different devices, or different last dimensions.
 
     References:
-        Seed 001, "Outputting a Distribution" (N(x; mu(z), Sigma(z))); Kingma and Welling (2014), appendix C.2.
+        The AE/VAE/GAN lecture, slide "Outputting a Distribution" (N(x; mu(z), Sigma(z))); Kingma
+        and Welling (2014), appendix C.2.
     """
     check_tensor(x, "x", min_ndim=1)
     check_tensor(mean, "mean", min_ndim=1)
+    check_same_device(x=x, mean=mean)
+    if isinstance(log_sigma, torch.Tensor):
+        check_tensor(log_sigma, "log_sigma")
+        check_same_device(x=x, log_sigma=log_sigma)
+    elif isinstance(log_sigma, bool) or not isinstance(log_sigma, (int, float)):
+        raise TypeError(f"log_sigma must be a real number or a floating tensor, got {type(log_sigma).__name__} {log_sigma!r}")
+    elif not math.isfinite(log_sigma):
+        raise ValueError(f"log_sigma must be finite, got {log_sigma}")
     if x.shape[-1] != mean.shape[-1]:
         raise ValueError(f"x and mean must share their last dimension, got {x.shape[-1]} and {mean.shape[-1]}")
     return _gaussian_log_likelihood(x, mean, log_sigma)
@@ -249,12 +275,41 @@ def _gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: tor
 
 
 def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
-    """log N(z; 0, I) summed over the last dimension (the prior p(z))."""
+    """log N(z; 0, I) summed over the last dimension (the prior p(z)).
+
+    Args:
+        z: ``(..., d)`` codes.
+
+    Returns:
+        ``(...)`` in nats.
+
+    Raises:
+        TypeError: for a non-tensor or a non-floating tensor.
+        ValueError: for no dimension or NaN/inf.
+    """
+    check_tensor(z, "z", min_ndim=1)
     return -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
 
 
 def diagonal_normal_log_prob(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log N(z; mu, diag(exp(logvar))) summed over the last dimension; ``z`` may carry extra leading dims."""
+    """log N(z; mu, diag(exp(logvar))) summed over the last dimension; ``z`` may carry extra leading dims.
+
+    Args:
+        z: ``(..., d)`` codes, broadcastable against ``mu`` (e.g. ``(S, N, d)`` for ``(N, d)``).
+        mu, logvar: ``(..., d)``, the Gaussian's mean and log-variance.
+
+    Returns:
+        The broadcast shape without its last dimension, in nats.
+
+    Raises:
+        TypeError: for a non-tensor or a non-floating tensor.
+        ValueError: for NaN/inf, mismatched ``mu``/``logvar`` shapes, or different devices.
+    """
+    check_tensor(z, "z", min_ndim=1)
+    check_tensor(mu, "mu", min_ndim=1)
+    check_tensor(logvar, "logvar", min_ndim=1)
+    _check_same_shape(mu, logvar, "mu", "logvar")
+    check_same_device(z=z, mu=mu)
     return -0.5 * ((z - mu).pow(2) / logvar.exp() + logvar + LOG_2PI).sum(-1)
 
 
@@ -281,14 +336,17 @@ def elbo(model: LatentVariableModel, x: torch.Tensor, generator: torch.Generator
     Args:
         model: has ``encode`` and ``log_px_given_z`` (see the module docstring).
         x: ``(N, ...)``, a batch the model accepts.
-        generator: a ``torch.Generator`` on ``x``'s device for the sample of z.
+        generator: a ``torch.Generator`` on any device, for the sample of z (see :mod:`utils.rng`).
 
     Returns:
         :class:`ELBOTerms` with ``elbo``, ``reconstruction`` and ``kl``, each ``(N,)``.
         Train by minimizing ``-terms.elbo.mean()``.
 
+    Raises:
+        TypeError, ValueError: as the model's ``encode`` and ``log_px_given_z`` raise for a bad ``x``.
+
     References:
-        Seed 003, "Variational Autoencoders" (the lower bound L(x, theta, phi));
+        The HKUST lecture, slide "Variational Autoencoders" (the lower bound L(x, theta, phi));
         Kingma and Welling (2014), eq. 10.
     """
     mu, logvar = model.encode(x)
@@ -309,30 +367,31 @@ def log_importance_weights(
     """Log importance weights log p(x, z_j) - log r(z_j) for k draws z_j from a proposal r.
 
     With ``proposal="encoder"``, r = q(z|x) and the weights are p(x|z) p(z) / q(z|x);
-    with ``proposal="prior"``, r = p(z) and the weights are p(x|z): seed 001's naive
-    Monte-Carlo estimate. Either way mean_j w_j is an unbiased estimate of p(x).
+    with ``proposal="prior"``, r = p(z) and the weights are p(x|z): the AE/VAE/GAN lecture's
+    naive Monte-Carlo estimate. Either way mean_j w_j is an unbiased estimate of p(x).
 
     Args:
         model: has ``encode`` and ``log_px_given_z``.
         x: ``(N, ...)`` examples.
         k: samples per example, positive.
         batch: examples processed together (``batch * k`` decoder passes at a time).
-        generator: a ``torch.Generator`` on ``x``'s device.
+        generator: a ``torch.Generator`` on any device (see :mod:`utils.rng`).
         proposal: ``"encoder"`` or ``"prior"``.
 
     Returns:
         ``(N, k)`` log-weights in nats.
 
     Raises:
-        ValueError: for a bad ``k``, ``batch`` or ``proposal``.
+        TypeError: for a non-int ``k`` or ``batch``.
+        ValueError: for a non-positive ``k`` or ``batch``, or an unknown ``proposal``.
 
     References:
-        Burda et al. (2016), eq. 8; seed 001, "Naive Sampling (Monte-Carlo)" and "The Encoder".
+        Burda et al. (2016), eq. 8; the AE/VAE/GAN lecture, slides "Naïve Sampling (Monte-Carlo)"
+        and "The Encoder".
     """
     check_positive_int(k, "k")
     check_positive_int(batch, "batch")
-    if proposal not in ("encoder", "prior"):
-        raise ValueError(f"proposal must be 'encoder' or 'prior', got {proposal!r}")
+    check_choice(proposal, "proposal", ("encoder", "prior"))
     chunks = []
     for start in range(0, len(x), batch):
         xb = x[start : start + batch]
@@ -365,10 +424,13 @@ def iwae_log_likelihood(
         x: ``(N, ...)`` examples.
         k: importance samples per example (5000 in the IWAE paper's evaluation).
         batch: examples processed together; memory grows as ``batch * k * D``.
-        generator: a ``torch.Generator`` on ``x``'s device.
+        generator: a ``torch.Generator`` on any device (see :mod:`utils.rng`).
 
     Returns:
         ``(N,)``: the estimate of log p(x) for each example, in nats (negate for the NLL).
+
+    Raises:
+        TypeError, ValueError: as :func:`log_importance_weights`.
 
     References:
         Burda, Grosse and Salakhutdinov (2016), *Importance Weighted Autoencoders*, eq. 8 and section 5.
@@ -394,10 +456,12 @@ class VAE(nn.Module):
         sigma: the Gaussian decoder's fixed standard deviation (ignored for Bernoulli).
 
     Raises:
+        TypeError: for a non-int size or a non-real sigma.
         ValueError: for non-positive sizes, an unknown likelihood or a non-positive sigma.
 
     References:
-        Kingma and Welling (2014), appendix C; seed 002, "The Architecture of Variational Autoencoder".
+        Kingma and Welling (2014), appendix C; the GWU lecture, slide "The Architecture of
+        Variational Autoencoder".
     """
 
     def __init__(
@@ -411,15 +475,17 @@ class VAE(nn.Module):
         super().__init__()
         check_positive_int(data_dim, "data_dim")
         check_positive_int(latent_dim, "latent_dim")
-        if likelihood not in ("bernoulli", "gaussian"):
-            raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian', got {likelihood!r}")
-        if not sigma > 0:
-            raise ValueError(f"sigma must be positive, got {sigma}")
-        self.data_dim, self.latent_dim, self.likelihood, self.sigma = data_dim, latent_dim, likelihood, float(sigma)
+        for i, width in enumerate(hidden):
+            check_positive_int(width, f"hidden[{i}]")
+        check_choice(likelihood, "likelihood", ("bernoulli", "gaussian"))
+        sigma = check_positive_float(sigma, "sigma")
+        self.data_dim, self.latent_dim, self.likelihood, self.sigma = data_dim, latent_dim, likelihood, sigma
         self.encoder = mlp([data_dim, *hidden, 2 * latent_dim])
         self.decoder = mlp([latent_dim, *reversed(hidden), data_dim])
 
     def _flat(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor(x, "x", min_ndim=1)
+        check_same_device(model=next(self.parameters()), x=x)
         x = x.reshape(len(x), -1)
         if x.shape[1] != self.data_dim:
             raise ValueError(f"x must hold {self.data_dim} values per example, got {x.shape[1]}")
@@ -442,9 +508,13 @@ class VAE(nn.Module):
         """log p(x|z) in nats: x ``(N, ...)``, z ``(N, d)`` or ``(S, N, d)`` -> ``(N,)`` or ``(S, N)``.
 
         Raises:
-            ValueError: for a Bernoulli decoder, if ``x`` leaves [0, 1].
+            TypeError: for a non-tensor or a non-floating ``x`` or ``z``.
+            ValueError: for a Bernoulli decoder, if ``x`` leaves [0, 1]; for NaN/inf, another
+                ``data_dim`` or another device than the model's.
         """
         x = self._flat(x)
+        check_tensor(z, "z", min_ndim=2)
+        check_same_device(x=x, z=z)
         out = self.decoder(z)
         if self.likelihood == "bernoulli":
             if (x < 0).any() or (x > 1).any():
@@ -459,7 +529,17 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Decode n codes from the prior N(0, I): ``(n, data_dim)`` decoder means in [0, 1]."""
+        """Decode n codes from the prior N(0, I): ``(n, data_dim)`` decoder means in [0, 1].
+
+        Args:
+            n: how many samples, positive.
+            generator: a ``torch.Generator`` on any device; the codes are drawn there and moved
+                to the model's device (:mod:`utils.rng`).
+
+        Raises:
+            TypeError: for a non-int ``n``.
+            ValueError: for a non-positive ``n``.
+        """
         check_positive_int(n, "n")
         p = next(self.parameters())
         z = rng.randn((n, self.latent_dim), generator, device=p.device, dtype=p.dtype)
