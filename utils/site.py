@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 import shutil
 from pathlib import Path
 
@@ -123,6 +124,37 @@ def _write_assets(app, exception) -> None:
             export_notebook(nb, out / DOWNLOADS / "student" / nb.name)
 
 
+def _offline_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Keep a page's scripts local and unique.
+
+    - Drops repeated inline scripts: sphinx-thebe adds its ``const THEBE_JS_URL`` once per reading
+      pass, and a second ``const`` declaration is a JavaScript error on every page.
+    - Drops the scripts that myst-nb loads from CDNs for ipywidgets (require.js and
+      ``@jupyter-widgets/html-manager``) and the saved widget state: with no kernel a widget on a
+      static page cannot call Python, and offline the scripts fail to load. The chapters show each
+      widget's figure for a fixed value (the static fallback); the sliders move in JupyterLab.
+    """
+    if "script_files" not in context:
+        return
+    seen, unique = set(), []
+    for js in context["script_files"]:
+        filename = os.fspath(js.filename or "")
+        attributes = getattr(js, "attributes", {})
+        if "://" in filename or attributes.get("type") == "application/vnd.jupyter.widget-state+json":
+            continue
+        key = (filename, tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    context["script_files"] = unique
+
+
+def _default_mode(app, config) -> None:
+    """Give the theme a default colour mode, so that a first visit (empty localStorage, as from
+    ``file://``) does not log "Got invalid theme mode" as a console error."""
+    config.html_context = {"default_mode": "auto", **(config.html_context or {})}
+
+
 def _download_box(app, pagename, templatename, context, doctree) -> None:
     """Put the notebook downloads under a chapter page's title."""
     if not pagename.startswith("chapters/") or "body" not in context:
@@ -153,7 +185,7 @@ def _gallery_node(app, docname: str):
         title = html.escape(_title(app, doc))
         items.append(
             f'<a class="course-gallery-item" href="{doc}.html">'
-            f'<img src="_static/gallery/{stem}.png" alt="A figure from chapter {number}: {title}" loading="lazy">'
+            f'<img src="_static/gallery/{stem}.png" alt="A figure from chapter {number}: {title}">'
             f"<span>{number}. {title}</span></a>"
         )
     return nodes.raw("", '<div class="course-gallery">' + "".join(items) + "</div>", format="html")
@@ -206,6 +238,8 @@ def setup(app):
     app.connect("builder-inited", _copy_mathjax)
     app.connect("build-finished", _write_assets)
     app.connect("html-page-context", _download_box)
+    app.connect("html-page-context", _offline_scripts, priority=900)
+    app.connect("config-inited", _default_mode)
     app.connect("env-get-outdated", lambda app, env, added, changed, removed: ["index"] if "index" in env.found_docs else [])
     app.add_css_file("course.css")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
