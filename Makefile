@@ -43,10 +43,12 @@ lab: setup
 student: setup
 	$(BIN)/python -m utils.student chapters student
 
-## slides: one reveal.js deck per chapter in _build/slides (slide metadata: python -m utils.slides)
+## slides: one reveal.js deck per chapter in _build/slides, from copies given slide metadata by utils.slides
 slides: setup
-	mkdir -p _build/slides
-	$(SLIDES) --output-dir _build/slides $(SLIDES_OPTIONS) chapters/*.ipynb
+	rm -rf _build/slides && mkdir -p _build/slides/notebooks
+	cp chapters/*.ipynb _build/slides/notebooks/
+	$(BIN)/python -m utils.slides _build/slides/notebooks/*.ipynb
+	$(SLIDES) --output-dir _build/slides $(SLIDES_OPTIONS) _build/slides/notebooks/*.ipynb
 	@echo "The decks are in $(CURDIR)/_build/slides (reveal.js comes from a CDN: open them online)"
 
 ## clean: remove the built site, caches and student copies (keeps .venv)
