@@ -82,3 +82,28 @@ def test_gallery_and_downloads(site):
             assert (site / "notebooks" / kind / f"{name}.ipynb").exists()
         student = (site / "notebooks" / "student" / f"{name}.ipynb").read_text()
         assert "NotImplementedError" in student
+
+
+def test_gallery_takes_the_tagged_or_first_figure_and_tolerates_missing_chapters(tmp_path):
+    import base64
+
+    import nbformat
+
+    from utils.site import extract_gallery
+
+    def figure_cell(payload: bytes, tags=()):
+        cell = nbformat.v4.new_code_cell("plot()")
+        cell.metadata["tags"] = list(tags)
+        cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(payload).decode(), "text/plain": "<Figure>"})]
+        return cell
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T"), figure_cell(b"first"), figure_cell(b"chosen", ["gallery"])])
+    nbformat.write(nb, tmp_path / "01_a.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# U")]), tmp_path / "02_b.ipynb")
+    written = extract_gallery([tmp_path / "01_a.ipynb", tmp_path / "02_b.ipynb", tmp_path / "04_not_yet.ipynb"], tmp_path / "gallery")
+    assert set(written) == {"01_a"}
+    assert (tmp_path / "gallery" / "01_a.png").read_bytes() == b"chosen"
+    nb.cells[2].metadata["tags"] = []
+    nbformat.write(nb, tmp_path / "01_a.ipynb")
+    extract_gallery([tmp_path / "01_a.ipynb"], tmp_path / "gallery")
+    assert (tmp_path / "gallery" / "01_a.png").read_bytes() == b"first"

@@ -165,7 +165,7 @@ def _download_box(app, pagename, templatename, context, doctree) -> None:
         f'<p>Download the <a href="../{DOWNLOADS}/student/{name}" download>student notebook</a> '
         f"(each exercise solution replaced by a stub for you to fill in) or the "
         f'<a href="../{DOWNLOADS}/full/{name}" download>full notebook</a> (with the solutions and stored outputs). '
-        "Run it in JupyterLab (<code>make lab</code>): this page shows the stored figures, and the sliders "
+        "Run it in JupyterLab (in the course repository: <code>make lab</code>): this page shows the stored figures, and the sliders "
         "and other interactive widgets only move in a running notebook.</p></div>"
     )
     body = context["body"]
