@@ -6,9 +6,13 @@ TORCH_INDEX ?=
 VENV     ?= .venv
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
+# Slides: plot cells tagged hide-input or slide-hide-input (utils.slides) show their figure only. reveal.js comes from a CDN;
+# a local copy with: make slides SLIDES_OPTIONS=--SlidesExporter.reveal_url_prefix=path/to/reveal.js
+SLIDES_OPTIONS ?=
+SLIDES   := $(BIN)/jupyter nbconvert --to slides --no-prompt --TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags=hide-input --TagRemovePreprocessor.remove_input_tags=slide-hide-input
 BOOK     := $(BIN)/jupyter-book build . --config book.yml --toc toc.yml
 
-.PHONY: setup book test lab student clean
+.PHONY: setup book test lab student slides clean
 
 ## setup: create .venv (if missing) and install the course with the tested versions
 setup: $(STAMP)
@@ -20,12 +24,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
 	touch $(STAMP)
 
-## book: execute every chapter (quick profile on a CPU, cached) and build the website
-book: setup
+## book: execute every chapter (quick profile on a CPU, cached), build the website (MathJax served
+## from the site itself) and write the student copies; the site links each chapter's notebooks
+book: setup student
 	$(BOOK)
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-## test: unit tests, every chapter under nbval, and a warning-free site build from stored outputs
+## test: unit tests, every chapter under nbval, a warning-free site build from stored outputs,
+## every page of it in headless Chromium (screenshots in _build/screenshots), and the slide decks
 test: setup
 	COURSE_PROFILE=quick COURSE_DEVICE=cpu $(BIN)/python -m pytest tests chapters --nbval-lax
 
@@ -36,6 +42,14 @@ lab: setup
 ## student: copies of the chapters with every exercise solution replaced by a stub, in student/
 student: setup
 	$(BIN)/python -m utils.student chapters student
+
+## slides: one reveal.js deck per chapter in _build/slides, from copies given slide metadata by utils.slides
+slides: setup
+	rm -rf _build/slides && mkdir -p _build/slides/notebooks
+	cp chapters/*.ipynb _build/slides/notebooks/
+	$(BIN)/python -m utils.slides _build/slides/notebooks/*.ipynb
+	$(SLIDES) --output-dir _build/slides $(SLIDES_OPTIONS) _build/slides/notebooks/*.ipynb
+	@echo "The decks are in $(CURDIR)/_build/slides (reveal.js comes from a CDN: open them online)"
 
 ## clean: remove the built site, caches and student copies (keeps .venv)
 clean:

@@ -1,8 +1,12 @@
 """The website builds from the stored outputs with no Sphinx warning, and shows every chapter."""
 
+import atexit
+import functools
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,10 +15,15 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """Build the book once, without executing anything, warnings as errors."""
-    out = tmp_path_factory.mktemp("site")
+@functools.cache
+def build_site() -> Path:
+    """Build the book once per test session, without executing anything, warnings as errors.
+
+    Returns the ``_build/html`` directory (a temporary one, removed at exit). The browser test
+    (tests/test_browser.py) reuses the same build.
+    """
+    out = Path(tempfile.mkdtemp(prefix="course-site-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     config = yaml.safe_load((ROOT / "book.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"  # the stored outputs, as committed
     (out / "book.yml").write_text(yaml.safe_dump(config))
@@ -27,6 +36,11 @@ def site(tmp_path_factory):
     )
     assert result.returncode == 0, f"the site build failed or warned:\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}"
     return out / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def site():
+    return build_site()
 
 
 def test_front_page_links_every_chapter(site):
@@ -47,3 +61,49 @@ def test_every_chapter_page_has_its_figures_and_hides_its_solutions(site):
             assert (page.parent / src).resolve().exists(), f"{page.name}: missing image {src}"
         assert "NotImplementedError" not in html
         assert "tag_solution" in html and "tag_hide-input" in html, f"{page.name}: exercise solutions are not hidden"
+
+
+def test_math_is_served_from_the_site_itself(site):
+    page = (site / "chapters" / "03_vae_elbo.html").read_text()
+    scripts = re.findall(r'<script[^>]+src="([^"]*MathJax[^"]*)"', page)
+    assert scripts and all("://" not in src for src in scripts), f"MathJax comes from the network: {scripts}"
+    assert (site / "_static" / "mathjax" / "MathJax.js").exists()
+
+
+def test_gallery_and_downloads(site):
+    index = (site / "index.html").read_text()
+    for entry in yaml.safe_load((ROOT / "toc.yml").read_text())["chapters"]:
+        name = Path(entry["file"]).name
+        assert f"_static/gallery/{name}.png" in index, f"no gallery figure for {name}"
+        assert (site / "_static" / "gallery" / f"{name}.png").exists()
+        page = (site / (entry["file"] + ".html")).read_text()
+        for kind in ("student", "full"):
+            assert f"../notebooks/{kind}/{name}.ipynb" in page, f"{name}: no {kind} notebook link"
+            assert (site / "notebooks" / kind / f"{name}.ipynb").exists()
+        student = (site / "notebooks" / "student" / f"{name}.ipynb").read_text()
+        assert "NotImplementedError" in student
+
+
+def test_gallery_takes_the_tagged_or_first_figure_and_tolerates_missing_chapters(tmp_path):
+    import base64
+
+    import nbformat
+
+    from utils.site import extract_gallery
+
+    def figure_cell(payload: bytes, tags=()):
+        cell = nbformat.v4.new_code_cell("plot()")
+        cell.metadata["tags"] = list(tags)
+        cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(payload).decode(), "text/plain": "<Figure>"})]
+        return cell
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T"), figure_cell(b"first"), figure_cell(b"chosen", ["gallery"])])
+    nbformat.write(nb, tmp_path / "01_a.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# U")]), tmp_path / "02_b.ipynb")
+    written = extract_gallery([tmp_path / "01_a.ipynb", tmp_path / "02_b.ipynb", tmp_path / "04_not_yet.ipynb"], tmp_path / "gallery")
+    assert set(written) == {"01_a"}
+    assert (tmp_path / "gallery" / "01_a.png").read_bytes() == b"chosen"
+    nb.cells[2].metadata["tags"] = []
+    nbformat.write(nb, tmp_path / "01_a.ipynb")
+    extract_gallery([tmp_path / "01_a.ipynb"], tmp_path / "gallery")
+    assert (tmp_path / "gallery" / "01_a.png").read_bytes() == b"first"

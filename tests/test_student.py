@@ -40,3 +40,40 @@ def test_stub_solution_rejects_cells_without_header_or_function():
         stub_solution("def f():\n    return 1\n")
     with pytest.raises(ValueError, match="no function"):
         stub_solution("# Exercise 1: x\nimport torch\n")
+
+
+def test_stub_keeps_the_docstring_as_written():
+    source = (
+        "# Exercise 2: a raw docstring\n"
+        "def f(x):\n"
+        '    r"""Return \\frac{x}{2} (a raw docstring: \\f must stay a backslash and an f).\n'
+        "\n"
+        "    Args:\n"
+        "        x: a number.\n"
+        '    """\n'
+        "    return x / 2\n"
+        "\n"
+        "\n"
+        "def g():\n"
+        "    \'\'\'Single quotes, kept.\'\'\'\n"
+        "    return 1\n"
+    )
+    stub = stub_solution(source)
+    assert 'r"""Return \\frac{x}{2}' in stub and "\'\'\'Single quotes, kept.\'\'\'" in stub
+    namespace: dict = {}
+    exec(compile(stub, "stub", "exec"), namespace)
+    assert namespace["f"].__doc__.startswith("Return \\frac{x}{2}")
+    assert "\f" not in namespace["f"].__doc__
+    assert "Args:\n        x: a number." in namespace["f"].__doc__
+    assert namespace["g"].__doc__ == "Single quotes, kept."
+    assert "return x / 2" not in stub
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["SCALE = 2.0", "print('hello')", "class Model:\n    pass", "for i in range(3):\n    pass", "x: int = 1"],
+)
+def test_stub_rejects_top_level_statements_it_would_drop(statement):
+    source = f"# Exercise 3: t\nimport torch\n{statement}\n\n\ndef f():\n    return 1\n"
+    with pytest.raises(ValueError, match="only imports and function definitions"):
+        stub_solution(source)

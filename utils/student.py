@@ -32,8 +32,9 @@ def stub_solution(source: str) -> str:
         The stub's source.
 
     Raises:
-        ValueError: if the first line is not an ``# Exercise`` comment, or the cell
-            holds no function definition.
+        ValueError: if the first line is not an ``# Exercise`` comment, the cell holds
+            a top-level statement other than an import or a function definition (it
+            would be lost in the stub), or no function definition.
     """
     lines = source.strip().splitlines()
     if not lines or not lines[0].startswith("# Exercise"):
@@ -49,10 +50,19 @@ def stub_solution(source: str) -> str:
             first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
             header = source.splitlines()[first - 1 : node.body[0].lineno - 1]
             indent = " " * node.body[0].col_offset
-            doc = ast.get_docstring(node, clean=False)
-            body = [f'{indent}"""{doc}"""'] if doc else []
+            body = []
+            if ast.get_docstring(node, clean=False) is not None:
+                # the docstring exactly as written: its prefix (r, u) and its quotes, so that
+                # a raw docstring with \frac stays a backslash and not a form feed
+                body.append(indent + ast.get_source_segment(source, node.body[0]))
             body += [f"{indent}# Your code here.", f"{indent}raise NotImplementedError({title!r})"]
             functions.append("\n".join(header + body))
+        else:
+            statement = (ast.get_source_segment(source, node) or "").splitlines()[0]
+            raise ValueError(
+                f"solution cell {title!r}, line {node.lineno}: only imports and function definitions may stand "
+                f"at the top level (the stub would drop it), got {statement!r}"
+            )
     if not functions:
         raise ValueError(f"solution cell {title!r} defines no function to stub")
     head = "\n".join([lines[0], *imports])
