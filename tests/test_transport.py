@@ -10,6 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from utils.transport import (
+    CriticResult,
+    DualResult,
+    TransportResult,
     cost_matrix,
     marginal_constraints,
     wasserstein_1d,
@@ -226,11 +229,13 @@ def test_other_bad_inputs():
         cost_matrix(torch.zeros(3), torch.zeros(3), p=0)
     with pytest.raises(ValueError, match="n must be a positive int"):
         marginal_constraints(0, 3)
+    with pytest.raises(TypeError, match="m must be a positive int"):
+        marginal_constraints(2, True)
     with pytest.raises(ValueError, match="same points"):
         wasserstein_dual_1d_lp(torch.tensor([1.0]), torch.tensor([0.5, 0.5]))
     with pytest.raises(ValueError, match="x must be strictly increasing"):
         wasserstein_dual_1d_lp(torch.tensor([0.5, 0.5]), torch.tensor([0.5, 0.5]), torch.tensor([1.0, 1.0]))
-    with pytest.raises(ValueError, match="x must be a non-empty 1-D"):
+    with pytest.raises(ValueError, match="x must have 1 dimension"):
         wasserstein_1d(torch.zeros(3, 2), torch.zeros(3))
 
 
@@ -242,3 +247,76 @@ def test_solver_failure_is_reported_with_its_message(monkeypatch):
     p = torch.tensor([0.5, 0.5], dtype=D)
     with pytest.raises(RuntimeError, match="infeasible"):
         wasserstein_lp(p, p, torch.zeros(2, 2, dtype=D))
+
+
+# ----------------------------------------------------------------------------- float32 and sums within the tolerance
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_float32_weights_match_pot(seed):
+    """float32 weights sum to 1 only to about 1e-7; HiGHS at 1e-10 used to call that infeasible."""
+    g = torch.Generator().manual_seed(100 + seed)
+    n, m = 40, 35
+    x = torch.randn(n, 2, generator=g)
+    y = torch.randn(m, 2, generator=g) + 1.0
+    p = torch.rand(n, generator=g)
+    q = torch.rand(m, generator=g)
+    p, q = p / p.sum(), q / q.sum()  # float32
+    assert p.dtype == torch.float32
+    C = cost_matrix(x, y)
+    expected = ot.emd2(p.double().numpy(), q.double().numpy(), C.double().numpy())
+    w, P = wasserstein_lp(p, q, C)
+    wd, f, gg = wasserstein_dual_lp(p, q, C)
+    assert w.dtype == torch.float32 and P.dtype == torch.float32
+    assert abs(w.item() - expected) < 1e-5 * max(1.0, expected)
+    assert abs(wd.item() - expected) < 1e-5 * max(1.0, expected)
+    grid = torch.arange(n, dtype=torch.float32)
+    w1, _ = wasserstein_dual_1d_lp(p, p.flip(0), grid)
+    assert abs(w1.item() - wasserstein_1d(grid.double(), grid.double(), p.double(), p.flip(0).double(), normalize=True).item()) < 1e-5
+
+
+def test_float64_sums_off_within_the_tolerance_are_rescaled():
+    """Sums 1 + 5e-5 and 1 - 5e-5 pass the check (PROB_ATOL = 1e-4); the LP sees each rescaled to 1."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(10, 2, generator=g, dtype=D)
+    p, q = random_simplex(10, g), random_simplex(10, g)
+    C = cost_matrix(x, x + 0.3)
+    expected = ot.emd2(p.numpy(), q.numpy(), C.numpy())
+    p_off, q_off = p * (1 + 5e-5), q * (1 - 5e-5)
+    assert abs(wasserstein_lp(p_off, q_off, C).distance.item() - expected) < 1e-9
+    assert abs(wasserstein_dual_lp(p_off, q_off, C).distance.item() - expected) < 1e-9
+    grid = torch.arange(10, dtype=D)
+    assert abs(wasserstein_dual_1d_lp(p_off, q_off).distance.item() - wasserstein_1d(grid, grid, p, q).item()) < 1e-9
+    with pytest.raises(ValueError, match="p must sum to 1"):
+        wasserstein_lp(p * 1.01, q, C)
+
+
+def test_results_are_named_tuples():
+    p = torch.tensor([0.25, 0.75], dtype=D)
+    q = torch.tensor([0.5, 0.5], dtype=D)
+    C = cost_matrix(torch.arange(2, dtype=D), torch.arange(2, dtype=D))
+    primal = wasserstein_lp(p, q, C)
+    assert isinstance(primal, TransportResult) and primal._fields == ("distance", "transport_plan")
+    dist, plan = primal
+    assert dist is primal.distance and plan is primal.transport_plan
+    assert primal.distance.item() == pytest.approx(0.25)
+    dual = wasserstein_dual_lp(p, q, C)
+    assert isinstance(dual, DualResult) and dual._fields == ("distance", "f", "g")
+    critic = wasserstein_dual_1d_lp(p, q)
+    assert isinstance(critic, CriticResult) and critic._fields == ("distance", "f")
+    assert critic.distance.item() == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA"))])
+def test_results_on_the_inputs_device(device):
+    p = torch.tensor([0.5, 0.5], device=device)
+    C = torch.tensor([[0.0, 1.0], [1.0, 0.0]], device=device)
+    w, P = wasserstein_lp(p, p.flip(0), C)
+    assert w.device.type == device and P.device.type == device
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA")
+def test_mixed_devices_are_rejected():
+    p = torch.tensor([0.5, 0.5])
+    with pytest.raises(ValueError, match="device"):
+        wasserstein_lp(p, p.cuda(), torch.zeros(2, 2))

@@ -122,3 +122,67 @@ def test_clip_weights_clamps_every_parameter_and_nothing_else():
         clip_weights(critic, 0.0)
     with pytest.raises(ValueError, match="c must be"):
         clip_weights(critic, float("inf"))
+
+
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA"))]
+
+
+def test_penalty_rejects_nan_and_inf_data():
+    critic = _linear_critic([1.0, 0.0])
+    x = torch.zeros(4, 2, dtype=torch.float64)
+    bad = x.clone()
+    bad[1, 0] = float("nan")
+    with pytest.raises(ValueError, match="real contains NaN"):
+        gradient_penalty(critic, bad, x)
+    bad[1, 0] = float("inf")
+    with pytest.raises(ValueError, match="fake contains NaN or inf"):
+        gradient_penalty(critic, x, bad)
+    with pytest.raises(TypeError, match="real must be a floating-point"):
+        gradient_penalty(critic, torch.zeros(4, 2, dtype=torch.long), x)
+    with pytest.raises(ValueError, match="fake_scores contains NaN"):
+        wgan_critic_loss(torch.zeros(3), torch.tensor([0.0, float("nan"), 1.0]))
+
+
+def test_clip_weights_rejects_bools_and_non_numbers():
+    critic = nn.Linear(2, 1)
+    with pytest.raises(TypeError, match="c must be a real number"):
+        clip_weights(critic, True)
+    with pytest.raises(TypeError, match="c must be a real number"):
+        clip_weights(critic, "0.01")
+    with pytest.raises(ValueError, match="c must be"):
+        clip_weights(critic, float("nan"))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_penalty_on_device_with_a_generator_on_the_cpu(device):
+    critic = _linear_critic([0.6, 0.8]).to(device)
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(32, 2, generator=g, dtype=torch.float64).to(device)
+    fake = torch.randn(32, 2, generator=g, dtype=torch.float64).to(device)
+    gp = gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(1))
+    assert gp.device.type == device and gp.item() == pytest.approx(0.0, abs=1e-12)
+    # the same eps from the same seed, wherever the data live
+    gp_cpu = gradient_penalty(_linear_critic([2.0, 0.0]), real.cpu(), fake.cpu(), generator=torch.Generator().manual_seed(1))
+    gp_dev = gradient_penalty(_linear_critic([2.0, 0.0]).to(device), real, fake, generator=torch.Generator().manual_seed(1))
+    assert gp_dev.item() == pytest.approx(gp_cpu.item(), rel=1e-12)
+    norms = critic_gradient_norm(critic, real)
+    assert norms.device.type == device
+    torch.testing.assert_close(norms.cpu(), torch.ones(32, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_clip_and_losses_on_device(device):
+    critic = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1)).to(device)
+    clip_weights(critic, 0.01)
+    assert all(p.abs().max().item() <= 0.01 + 1e-9 for p in critic.parameters())
+    real, fake = torch.ones(5, 1, device=device), torch.zeros(5, device=device)
+    assert wgan_critic_loss(real, fake).device.type == device
+    assert wgan_critic_loss(real, fake).item() == pytest.approx(-1.0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA")
+def test_penalty_rejects_mixed_devices():
+    critic = _linear_critic([1.0, 0.0])
+    x = torch.zeros(4, 2, dtype=torch.float64)
+    with pytest.raises(ValueError, match="device"):
+        gradient_penalty(critic, x, x.cuda())

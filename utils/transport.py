@@ -1,6 +1,6 @@
 """Optimal transport: the Wasserstein distance as a linear program, its dual, and the 1-D closed form.
 
-Discrete optimal transport (seed 000, Prince fig. 15.8): move the mass of
+Discrete optimal transport (Prince's slides, 'Wasserstein distance'; Prince fig. 15.8): move the mass of
 ``p`` (on points x_1..x_n) onto ``q`` (on points y_1..y_m) with a transport
 plan ``P >= 0`` whose row sums are ``p`` and column sums are ``q``, at the
 least total cost ``sum_ij P_ij C_ij``. With ``C_ij = |x_i - y_j|`` the optimum
@@ -22,12 +22,19 @@ results come back on the input's device and dtype.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sparse
 import torch
 from scipy.optimize import linprog
 
+from utils.validation import check_positive_float, check_positive_int, check_probability_vector, check_same_device, check_tensor
+
 __all__ = [
+    "TransportResult",
+    "DualResult",
+    "CriticResult",
     "cost_matrix",
     "marginal_constraints",
     "wasserstein_lp",
@@ -36,52 +43,71 @@ __all__ = [
     "wasserstein_1d",
 ]
 
-SUM_TOL = 1e-6  # how far from 1 a weight vector may sum without normalize=True
-
 # HiGHS's default feasibility tolerances are 1e-7; ours make the optimum good to about 1e-12.
 _HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+
+
+# ----------------------------------------------------------------------------- results
+
+
+class TransportResult(NamedTuple):
+    """The primal optimum: ``distance`` (0-dim) and an optimal ``transport_plan`` (n, m)."""
+
+    distance: torch.Tensor
+    transport_plan: torch.Tensor
+
+
+class DualResult(NamedTuple):
+    """The Kantorovich dual optimum: ``distance`` (0-dim) and the potentials ``f`` (n,), ``g`` (m,)."""
+
+    distance: torch.Tensor
+    f: torch.Tensor
+    g: torch.Tensor
+
+
+class CriticResult(NamedTuple):
+    """The slide's 1-D dual optimum: ``distance`` (0-dim) and a 1-Lipschitz critic ``f`` (n,)."""
+
+    distance: torch.Tensor
+    f: torch.Tensor
 
 
 # ----------------------------------------------------------------------------- input checks
 
 
-def _check_tensor(x: object, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or inf")
-    return x
+def _weights(w: object, name: str, normalize: bool) -> torch.Tensor:
+    """A checked 1-D weight vector, returned in float64 on the CPU and rescaled to sum exactly to 1.
 
-
-def _check_weights(w: torch.Tensor, name: str, normalize: bool) -> torch.Tensor:
-    """Check a probability vector (1-D, non-negative, summing to 1); normalize it only when asked."""
-    _check_tensor(w, name)
-    if w.ndim != 1 or len(w) == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D tensor of weights, got shape {tuple(w.shape)}")
-    if (w < 0).any():
-        raise ValueError(f"{name} must be non-negative, got minimum {w.min().item():.6g}")
-    total = w.sum().item()
+    Without ``normalize`` the sum must be 1 within the course's tolerance
+    (:data:`utils.validation.PROB_ATOL`); with it, any non-negative vector with a positive sum
+    is accepted. Either way the float64 copy is divided by its own sum, so a float32 vector
+    (whose sum is 1 only to about 1e-7) or a float64 one off by up to the tolerance gives an LP
+    whose two marginals have the same mass: otherwise HiGHS, at its 1e-10 feasibility
+    tolerance, reports the primal infeasible and the dual unbounded (POT likewise rescales b).
+    """
+    check_tensor(w, name, ndim=1)
     if normalize:
-        if total <= 0:
-            raise ValueError(f"{name} must have a positive sum to be normalized, got {total:.6g}")
-        return w / total
-    if abs(total - 1.0) > SUM_TOL:
-        raise ValueError(f"{name} must sum to 1 (within {SUM_TOL}), got {total:.10g}; pass normalize=True to rescale it")
-    return w
+        if (w < 0).any():
+            raise ValueError(f"{name} must be non-negative, got a minimum of {float(w.detach().min()):.3g}")
+    else:
+        check_probability_vector(w, name)
+    w64 = w.detach().to(device="cpu", dtype=torch.float64)
+    total = float(w64.sum())
+    if not total > 0:
+        raise ValueError(f"{name} must have a positive sum, got {total:.3g}")
+    return w64 / total
 
 
 def _check_problem(
     p: torch.Tensor, q: torch.Tensor, cost: torch.Tensor, normalize: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    p = _check_weights(p, "p", normalize)
-    q = _check_weights(q, "q", normalize)
-    _check_tensor(cost, "cost")
-    if cost.shape != (len(p), len(q)):
-        raise ValueError(f"cost must have shape (len(p), len(q)) = ({len(p)}, {len(q)}), got {tuple(cost.shape)}")
-    as_np = lambda t: t.detach().cpu().to(torch.float64).numpy()  # noqa: E731
-    return as_np(p), as_np(q), as_np(cost)
+    pn = _weights(p, "p", normalize)
+    qn = _weights(q, "q", normalize)
+    check_tensor(cost, "cost", ndim=2)
+    check_same_device(p=p, q=q, cost=cost)
+    if cost.shape != (len(pn), len(qn)):
+        raise ValueError(f"cost must have shape (len(p), len(q)) = ({len(pn)}, {len(qn)}), got {tuple(cost.shape)}")
+    return pn.numpy(), qn.numpy(), cost.detach().to(device="cpu", dtype=torch.float64).numpy()
 
 
 def _back(x: np.ndarray | float, like: torch.Tensor) -> torch.Tensor:
@@ -107,13 +133,14 @@ def cost_matrix(x: torch.Tensor, y: torch.Tensor, p: float = 1.0) -> torch.Tenso
         ValueError: on NaN/inf, mismatched dimensions, or ``p <= 0``.
 
     References:
-        Seed 000, the slide "Wasserstein distance" (the cost |i - j|); Peyre and Cuturi (2019),
+        Prince's slides (*Understanding Deep Learning*, ch. 14-15), slide "Wasserstein distance"
+        (the cost |i - j|); Peyre and Cuturi (2019),
         *Computational Optimal Transport*, chapter 2.
     """
-    _check_tensor(x, "x")
-    _check_tensor(y, "y")
-    if not p > 0:
-        raise ValueError(f"p must be positive, got {p}")
+    check_tensor(x, "x", ndim=(1, 2))
+    check_tensor(y, "y", ndim=(1, 2))
+    check_same_device(x=x, y=y)
+    p = check_positive_float(p, "p")
     x2 = x[:, None] if x.ndim == 1 else x
     y2 = y[:, None] if y.ndim == 1 else y
     if x2.ndim != 2 or y2.ndim != 2 or x2.shape[1] != y2.shape[1]:
@@ -144,14 +171,14 @@ def marginal_constraints(n: int, m: int) -> torch.Tensor:
         float64 ``(n + m, n * m)`` of zeros and ones.
 
     Raises:
-        ValueError: if n or m is not a positive int.
+        TypeError: if n or m is not an int (or is a bool).
+        ValueError: if n or m is not positive.
 
     References:
-        Seed 000, the slide "Wasserstein distance" (the constraints of the LP).
+        Prince's slides, slide "Wasserstein distance" (the constraints of the LP).
     """
-    for name, v in (("n", n), ("m", m)):
-        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    check_positive_int(n, "n")
+    check_positive_int(m, "m")
     return torch.from_numpy(_marginal_constraints_sparse(n, m).toarray())
 
 
@@ -167,39 +194,44 @@ def _solve(c: np.ndarray, **kwargs) -> object:
 
 def wasserstein_lp(
     p: torch.Tensor, q: torch.Tensor, cost: torch.Tensor, normalize: bool = False
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> TransportResult:
     """Solve the optimal transport LP: ``min_P sum_ij P_ij C_ij`` s.t. ``P 1 = p``, ``P^T 1 = q``, ``P >= 0``.
 
     Args:
-        p: ``(n,)`` source weights, non-negative, summing to 1.
-        q: ``(m,)`` target weights, non-negative, summing to 1.
+        p: ``(n,)`` source weights, non-negative, summing to 1 within
+            :data:`utils.validation.PROB_ATOL` (any float dtype; rescaled in float64 to sum
+            exactly to 1 before the LP, so float32 weights are fine).
+        q: ``(m,)`` target weights, the same.
         cost: ``(n, m)`` ground cost C (e.g. :func:`cost_matrix`).
-        normalize: rescale p and q to sum to 1 instead of raising.
+        normalize: accept any non-negative weights with a positive sum (rescaled to sum to 1)
+            instead of raising when they do not sum to 1.
 
     Returns:
+        A :class:`TransportResult` ``(distance, transport_plan)`` (unpacks as a pair):
         distance: 0-dim, the optimal cost (the Wasserstein distance when C is a metric).
         transport_plan: ``(n, m)``, an optimal plan P (a joint distribution with marginals p, q).
         Both on ``cost``'s device and dtype.
 
     Raises:
         TypeError: for non-tensor or integer inputs.
-        ValueError: for negative weights, sums other than 1, NaN/inf, or a cost of the wrong shape.
+        ValueError: for negative weights, sums off 1 by more than ``PROB_ATOL`` (without
+            ``normalize``), NaN/inf, a cost of the wrong shape, or inputs on different devices.
         RuntimeError: if HiGHS does not report an optimum (its message is included).
 
     References:
-        Seed 000, Prince (2023) fig. 15.8 and the slide "Wasserstein distance";
+        Prince (2023) fig. 15.8 and Prince's slides, slide "Wasserstein distance";
         Peyre and Cuturi (2019), chapter 2 (the Kantorovich relaxation).
     """
     pn, qn, C = _check_problem(p, q, cost, normalize)
     n, m = C.shape
     res = _solve(C.reshape(-1), A_eq=_marginal_constraints_sparse(n, m), b_eq=np.concatenate([pn, qn]), bounds=(0, None))
     plan = res.x.reshape(n, m)
-    return _back(float(np.sum(plan * C)), cost), _back(plan, cost)
+    return TransportResult(_back(float(np.sum(plan * C)), cost), _back(plan, cost))
 
 
 def wasserstein_dual_lp(
     p: torch.Tensor, q: torch.Tensor, cost: torch.Tensor, normalize: bool = False
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> DualResult:
     """Solve the Kantorovich dual LP: ``max_{f, g} sum_i p_i f_i - sum_j q_j g_j`` s.t. ``f_i - g_j <= C_ij``.
 
     Its constraint matrix is the transpose of the primal's (:func:`marginal_constraints`,
@@ -210,12 +242,16 @@ def wasserstein_dual_lp(
     finds one); the pair HiGHS returns here need not be that one.
 
     Args:
-        p: ``(n,)`` source weights, non-negative, summing to 1.
-        q: ``(m,)`` target weights, non-negative, summing to 1.
+        p: ``(n,)`` source weights, non-negative, summing to 1 within
+            :data:`utils.validation.PROB_ATOL` (any float dtype; rescaled in float64 to sum
+            exactly to 1 before the LP, so float32 weights are fine).
+        q: ``(m,)`` target weights, the same.
         cost: ``(n, m)`` ground cost C.
-        normalize: rescale p and q to sum to 1 instead of raising.
+        normalize: accept any non-negative weights with a positive sum (rescaled to sum to 1)
+            instead of raising when they do not sum to 1.
 
     Returns:
+        A :class:`DualResult` ``(distance, f, g)``:
         distance: 0-dim, the optimal dual value (equal to the primal optimum: strong duality).
         f: ``(n,)`` potentials on the source points; g: ``(m,)`` on the target points.
 
@@ -224,7 +260,8 @@ def wasserstein_dual_lp(
         RuntimeError: if HiGHS does not report an optimum.
 
     References:
-        Seed 000, the slide "Wasserstein distance: dual problem"; seed 004, "Wasserstein GAN II"
+        Prince's slides, slide "Wasserstein distance: dual problem"; the NTHU lecture, slide
+        "Wasserstein GAN II"
         (Kantorovich-Rubinstein); Peyre and Cuturi (2019), chapter 2 (duality).
     """
     pn, qn, C = _check_problem(p, q, cost, normalize)
@@ -233,12 +270,12 @@ def wasserstein_dual_lp(
     A_ub = sparse.hstack([A[:, :n], -A[:, n:]]).tocsr()  # f_i - g_j <= C_ij
     res = _solve(-np.concatenate([pn, -qn]), A_ub=A_ub, b_ub=C.reshape(-1), bounds=(None, None))
     f, g = res.x[:n] - res.x[0], res.x[n:] - res.x[0]
-    return _back(float(pn @ f - qn @ g), cost), _back(f, cost), _back(g, cost)
+    return DualResult(_back(float(pn @ f - qn @ g), cost), _back(f, cost), _back(g, cost))
 
 
 def wasserstein_dual_1d_lp(
     p: torch.Tensor, q: torch.Tensor, x: torch.Tensor | None = None, normalize: bool = False
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> CriticResult:
     """Solve the slide's dual on a line: ``max_f sum_i (p_i - q_i) f_i`` s.t. ``|f_{i+1} - f_i| <= x_{i+1} - x_i``.
 
     Both distributions live on the same sorted points ``x`` (0, 1, ..., n-1 by default,
@@ -246,11 +283,15 @@ def wasserstein_dual_1d_lp(
     constraint makes f 1-Lipschitz on the grid; f is shifted so that ``f[0] = 0``.
 
     Args:
-        p, q: ``(n,)`` weights on the same points, non-negative, summing to 1.
+        p, q: ``(n,)`` weights on the same points, non-negative, summing to 1 within
+            :data:`utils.validation.PROB_ATOL` (any float dtype; rescaled in float64 to sum
+            exactly to 1 before the LP, so float32 weights are fine).
         x: ``(n,)`` strictly increasing positions; None for 0..n-1.
-        normalize: rescale p and q to sum to 1 instead of raising.
+        normalize: accept any non-negative weights with a positive sum (rescaled to sum to 1)
+            instead of raising when they do not sum to 1.
 
     Returns:
+        A :class:`CriticResult` ``(distance, f)``:
         distance: 0-dim, the optimal value (the Wasserstein-1 distance).
         f: ``(n,)``, an optimal 1-Lipschitz critic. On ``p``'s device and dtype.
 
@@ -259,30 +300,33 @@ def wasserstein_dual_1d_lp(
         RuntimeError: if HiGHS does not report an optimum.
 
     References:
-        Seed 000, the slide "Wasserstein distance: dual problem is easier to solve".
+        Prince's slides, slide "Wasserstein distance: dual problem is easier to solve".
     """
-    pw = _check_weights(p, "p", normalize)
-    qw = _check_weights(q, "q", normalize)
+    pw = _weights(p, "p", normalize)
+    qw = _weights(q, "q", normalize)
+    if x is not None:
+        check_tensor(x, "x", ndim=1)
+    check_same_device(p=p, q=q, x=x)
     n = len(pw)
     if len(qw) != n:
         raise ValueError(f"p and q must live on the same points: len(p) = {n}, len(q) = {len(qw)}")
     if x is None:
         xs = np.arange(n, dtype=np.float64)
     else:
-        _check_tensor(x, "x")
+        check_tensor(x, "x", ndim=1)
         if x.shape != (n,):
             raise ValueError(f"x must have shape ({n},), got {tuple(x.shape)}")
         xs = x.detach().cpu().to(torch.float64).numpy()
         if n > 1 and not (np.diff(xs) > 0).all():
             raise ValueError("x must be strictly increasing")
-    d = (pw - qw).detach().cpu().to(torch.float64).numpy()
+    d = (pw - qw).numpy()
     if n == 1:
-        return _back(0.0, p), _back(np.zeros(1), p)
+        return CriticResult(_back(0.0, p), _back(np.zeros(1), p))
     D = sparse.diags([-np.ones(n - 1), np.ones(n - 1)], [0, 1], shape=(n - 1, n))  # (D f)_i = f_{i+1} - f_i
     gaps = np.diff(xs)
     res = _solve(-d, A_ub=sparse.vstack([D, -D]).tocsr(), b_ub=np.concatenate([gaps, gaps]), bounds=(None, None))
     f = res.x - res.x[0]
-    return _back(float(d @ f), p), _back(f, p)
+    return CriticResult(_back(float(d @ f), p), _back(f, p))
 
 
 # ----------------------------------------------------------------------------- closed form
@@ -315,13 +359,15 @@ def wasserstein_1d(
     References:
         Peyre and Cuturi (2019), chapter 2 (the real line); ``scipy.stats.wasserstein_distance``.
     """
-    for name, v in (("x", x), ("y", y)):
-        _check_tensor(v, name)
-        if v.ndim != 1 or len(v) == 0:
-            raise ValueError(f"{name} must be a non-empty 1-D tensor of points, got shape {tuple(v.shape)}")
+    check_tensor(x, "x", ndim=1)
+    check_tensor(y, "y", ndim=1)
+    for name, w in (("x_weights", x_weights), ("y_weights", y_weights)):
+        if w is not None:
+            check_tensor(w, name, ndim=1)
+    check_same_device(x=x, y=y, x_weights=x_weights, y_weights=y_weights)
     y = y.to(x)
-    a = torch.full_like(x, 1.0 / len(x)) if x_weights is None else _check_weights(x_weights, "x_weights", normalize).to(x)
-    b = torch.full_like(y, 1.0 / len(y)) if y_weights is None else _check_weights(y_weights, "y_weights", normalize).to(x)
+    a = torch.full_like(x, 1.0 / len(x)) if x_weights is None else _weights(x_weights, "x_weights", normalize).to(x)
+    b = torch.full_like(y, 1.0 / len(y)) if y_weights is None else _weights(y_weights, "y_weights", normalize).to(x)
     if a.shape != x.shape:
         raise ValueError(f"x_weights must have shape {tuple(x.shape)}, got {tuple(a.shape)}")
     if b.shape != y.shape:

@@ -31,11 +31,12 @@ def wgan_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> to
         0-dim; its negative is the critic's estimate of W1 (when the critic is 1-Lipschitz).
 
     Raises:
-        ValueError: if either input is empty or not of shape (N,) / (N, 1).
+        TypeError: if an input is not a floating-point tensor.
+        ValueError: if either input is empty, holds NaN/inf, or is not of shape (N,) / (N, 1).
 
     References:
         Arjovsky, Chintala and Bottou (2017), *Wasserstein GAN*, eq. (3) and algorithm 1;
-        seed 000, "Wasserstein loss function"; seed 004, "Alternate SGD for W-GAN".
+        Prince's slides, slide "Wasserstein loss function"; the NTHU lecture, slide "Alternate SGD for W-GAN".
     """
     return _logits(fake_scores, "fake_scores").mean() - _logits(real_scores, "real_scores").mean()
 
@@ -50,10 +51,11 @@ def wgan_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
         0-dim.
 
     Raises:
-        ValueError: if the input is empty or not of shape (M,) / (M, 1).
+        TypeError: if the input is not a floating-point tensor.
+        ValueError: if the input is empty, holds NaN/inf, or is not of shape (M,) / (M, 1).
 
     References:
-        Arjovsky et al. (2017), algorithm 1, line 10; seed 004, "Alternate SGD for W-GAN".
+        Arjovsky et al. (2017), algorithm 1, line 10; the NTHU lecture, slide "Alternate SGD for W-GAN".
     """
     return -_logits(fake_scores, "fake_scores").mean()
 
@@ -64,7 +66,7 @@ def clip_weights(module: nn.Module, c: float = 0.01) -> nn.Module:
 
     Args:
         module: the critic.
-        c: the clipping threshold, positive (0.01 in the paper and on seed 000's slide).
+        c: the clipping threshold, positive (0.01 in the paper and on Prince's slides).
 
     Returns:
         The same module, for chaining.
@@ -74,7 +76,7 @@ def clip_weights(module: nn.Module, c: float = 0.01) -> nn.Module:
         ValueError: if ``c`` is not positive and finite.
 
     References:
-        Arjovsky et al. (2017), algorithm 1, line 8; seed 004, "Why Gradient Clipping?"
+        Arjovsky et al. (2017), algorithm 1, line 8; the NTHU lecture, slide "Why Gradient Clipping?"
         (the slide's clip(w) = max(min(w, tau), -tau), applied to the weights).
     """
     c = check_positive_float(c, "c")
@@ -138,7 +140,7 @@ def gradient_penalty(
             not ``(N,)`` in [0, 1].
 
     References:
-        Gulrajani et al. (2017), eq. (3) and algorithm 1, lines 6-7; seed 004, "Improved W-GAN II".
+        Gulrajani et al. (2017), eq. (3) and algorithm 1, lines 6-7; the NTHU lecture, slide "Improved W-GAN II".
     """
     check_tensor(real, "real", min_ndim=2)
     check_tensor(fake, "fake", min_ndim=2)
