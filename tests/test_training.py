@@ -71,3 +71,22 @@ def test_plotting_draws_and_validates():
         plotting.scatter_2d(torch.randn(5, 3))
     with pytest.raises(ValueError, match="empty"):
         plotting.training_curves({})
+
+
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"))]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_minibatches_same_order_on_every_device(device):
+    """A CPU generator shuffles identically whether the data is on the CPU or the GPU."""
+    x = torch.arange(20.0)
+    a = next(minibatches(x, batch_size=5, generator=torch.Generator().manual_seed(0)))
+    b = next(minibatches(x.to(device), batch_size=5, generator=torch.Generator().manual_seed(0)))
+    assert b.device.type == device and torch.equal(a, b.cpu())
+
+
+def test_minibatches_mixed_devices_fail_clearly():
+    with pytest.raises(ValueError, match=r"tensors\[1\] is on meta"):
+        next(minibatches(torch.ones(4), torch.empty(4, device="meta"), batch_size=2))
+    with pytest.raises(TypeError, match="batch_size"):
+        next(minibatches(torch.ones(4), batch_size=True))
