@@ -1,0 +1,407 @@
+"""Normalizing flows: invertible layers with cheap log-determinants, stacked into an exact density.
+
+A flow maps data x to a code z = f(x) with an invertible f and a standard-normal base
+density, so the change of variables gives the exact log-likelihood
+
+    log p(x) = log N(f(x); 0, I) + log |det J_f(x)|
+
+(the NTHU lecture, "Flow-based Models": the first term pulls every x towards 0, the second
+keeps the volume from collapsing). Every layer here has
+
+* ``forward(x) -> (z, log_det)``: the layer's output and log |det dz/dx| per example, in nats;
+* ``inverse(z) -> x``: the exact inverse,
+
+and a Jacobian whose determinant costs O(d), not the O(d^3) of a dense one:
+
+* :class:`AdditiveCoupling` (NICE, Dinh et al. 2015, eq. 5-6): log-det 0;
+* :class:`AffineCoupling` (RealNVP, Dinh et al. 2017, eq. 6-7): log-det = sum of log-scales;
+* :class:`ActNorm` (Glow, Kingma and Dhariwal 2018, table 1): a per-channel affine map,
+  initialized from the first batch so its output has zero mean and unit variance;
+* :class:`InvertibleConv1x1` (Glow, section 3.2; the NTHU lecture, "Glow"): a learned
+  channel-mixing matrix W with log-det H * W * log |det W|, plain or LU-parameterized
+  (W = P L (U + diag(s)), so the log-det is sum log |s| and W is invertible by construction);
+* :class:`Permute` and :class:`Squeeze` (log-det 0).
+
+:class:`Flow` stacks them and gives ``log_prob`` and ``sample``. Inputs are ``(N, d)``
+vectors for the vector layers and ``(N, C, H, W)`` images for ActNorm and the 1x1 convolution.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from utils import rng
+from utils.training import mlp
+from utils.validation import check_positive_int, check_tensor
+
+__all__ = [
+    "AdditiveCoupling",
+    "AffineCoupling",
+    "ActNorm",
+    "InvertibleConv1x1",
+    "Permute",
+    "Squeeze",
+    "Flow",
+    "standard_normal_log_prob",
+    "bits_per_dim",
+]
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
+    """log N(z; 0, I) summed over every dimension but the first: ``(N, ...)`` -> ``(N,)``, in nats."""
+    return -0.5 * (z.pow(2) + LOG_2PI).flatten(1).sum(dim=1)
+
+
+def bits_per_dim(nll_nats: torch.Tensor | float, n_dims: int) -> torch.Tensor:
+    """Convert a negative log-likelihood per example in nats to bits per dimension: nll / (D ln 2).
+
+    Args:
+        nll_nats: the NLL of one example (or a tensor of them), in nats.
+        n_dims: D, the number of dimensions of one example (784 for MNIST).
+
+    Returns:
+        The same shape, in bits per dimension.
+
+    Raises:
+        TypeError, ValueError: if ``n_dims`` is not a positive int.
+    """
+    check_positive_int(n_dims, "n_dims")
+    return torch.as_tensor(nll_nats) / (n_dims * math.log(2.0))
+
+
+def _check_vectors(x: torch.Tensor, d: int, name: str = "x") -> None:
+    check_tensor(x, name, ndim=2)
+    if x.shape[1] != d:
+        raise ValueError(f"{name} must have shape (N, {d}), got {tuple(x.shape)}")
+
+
+def _check_mask(mask: Sequence[int] | torch.Tensor) -> torch.Tensor:
+    mask = torch.as_tensor(mask, dtype=torch.float32)
+    if mask.ndim != 1 or len(mask) < 2 or not torch.all((mask == 0) | (mask == 1)):
+        raise ValueError(f"mask must be a 1-D 0/1 vector of length >= 2, got {mask.tolist()}")
+    if mask.sum() == 0 or mask.sum() == len(mask):
+        raise ValueError("mask must keep some coordinates fixed (1) and transform others (0)")
+    return mask
+
+
+class AdditiveCoupling(nn.Module):
+    """NICE's additive coupling: z = x_a + mask-complement * t(x_a), with x_a = mask * x.
+
+    The coordinates where ``mask`` is 1 pass unchanged and condition a shift t of the others:
+    the Jacobian is triangular with ones on its diagonal, so log |det J| = 0 (volume-preserving).
+
+    Args:
+        mask: ``(d,)`` of 0 and 1, both present.
+        hidden: widths of the shift network's hidden layers.
+
+    Raises:
+        ValueError: for a mask that is not a 0/1 vector with both values.
+
+    References:
+        Dinh, Krueger and Bengio (2015), *NICE*, eq. (5)-(6).
+    """
+
+    def __init__(self, mask: Sequence[int] | torch.Tensor, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        self.register_buffer("mask", _check_mask(mask))
+        d = len(self.mask)
+        self.shift = mlp([d, *hidden, d])
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, d)`` -> (z ``(N, d)``, log_det ``(N,)`` of zeros)."""
+        _check_vectors(x, len(self.mask))
+        z = x + (1 - self.mask) * self.shift(self.mask * x)
+        return z, torch.zeros(len(x), dtype=x.dtype, device=x.device)
+
+    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        """``(N, d)`` -> x ``(N, d)``: subtract the same shift (it sees only unchanged coordinates)."""
+        _check_vectors(z, len(self.mask), "z")
+        return z - (1 - self.mask) * self.shift(self.mask * z)
+
+
+class AffineCoupling(nn.Module):
+    """RealNVP's affine coupling: z = x_a + (1 - mask) * (x * exp(s(x_a)) + t(x_a)).
+
+    The masked coordinates x_a = mask * x pass unchanged; the others are scaled by exp(s) and
+    shifted by t, both functions of x_a only. The Jacobian is triangular, its diagonal is
+    exp(s) on the transformed coordinates, so log |det J| = sum of s over them. The log-scale
+    is bounded with tanh (times a learned factor) to keep early training stable.
+
+    Args:
+        mask: ``(d,)`` of 0 and 1, both present.
+        hidden: widths of the scale-and-shift network's hidden layers.
+
+    Raises:
+        ValueError: for a mask that is not a 0/1 vector with both values.
+
+    References:
+        Dinh, Sohl-Dickstein and Bengio (2017), *Density estimation using Real NVP*, eq. (6)-(9).
+    """
+
+    def __init__(self, mask: Sequence[int] | torch.Tensor, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        self.register_buffer("mask", _check_mask(mask))
+        d = len(self.mask)
+        self.net = mlp([d, *hidden, 2 * d])
+        self.scale = nn.Parameter(torch.zeros(d))
+
+    def _s_t(self, x_a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        s, t = self.net(x_a).chunk(2, dim=1)
+        keep = 1 - self.mask
+        return keep * self.scale.exp() * torch.tanh(s), keep * t
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, d)`` -> (z ``(N, d)``, log_det ``(N,)``) in nats."""
+        _check_vectors(x, len(self.mask))
+        s, t = self._s_t(self.mask * x)
+        return x * s.exp() + t, s.sum(dim=1)
+
+    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        """``(N, d)`` -> x ``(N, d)``: x = (z - t) * exp(-s), with s, t from the unchanged coordinates."""
+        _check_vectors(z, len(self.mask), "z")
+        s, t = self._s_t(self.mask * z)
+        return (z - t) * (-s).exp()
+
+
+class Permute(nn.Module):
+    """A fixed permutation of the coordinates (log-det 0), so every coordinate gets transformed.
+
+    Args:
+        permutation: ``(d,)``, a permutation of 0..d-1.
+
+    Raises:
+        ValueError: if it is not a permutation.
+    """
+
+    def __init__(self, permutation: Sequence[int] | torch.Tensor) -> None:
+        super().__init__()
+        perm = torch.as_tensor(permutation, dtype=torch.int64)
+        if perm.ndim != 1 or not torch.equal(perm.sort().values, torch.arange(len(perm))):
+            raise ValueError(f"permutation must be a permutation of 0..d-1, got {perm.tolist()}")
+        self.register_buffer("perm", perm)
+        self.register_buffer("inv", torch.argsort(perm))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, d)`` -> (x[:, perm], zeros ``(N,)``)."""
+        _check_vectors(x, len(self.perm))
+        return x[:, self.perm], torch.zeros(len(x), dtype=x.dtype, device=x.device)
+
+    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        """``(N, d)`` -> z[:, perm^-1]."""
+        _check_vectors(z, len(self.perm), "z")
+        return z[:, self.inv]
+
+
+class ActNorm(nn.Module):
+    """Glow's activation normalization: z = (x - b) * exp(logs), one (b, logs) per channel.
+
+    On the first forward pass, b and logs are set from the batch so that each channel of z has
+    zero mean and unit variance (data-dependent initialization); then they are ordinary
+    parameters. Works on ``(N, C)`` vectors and ``(N, C, H, W)`` images; the log-det is
+    (H * W) * sum(logs) per example (H * W = 1 for vectors).
+
+    Args:
+        n_channels: C.
+
+    References:
+        Kingma and Dhariwal (2018), *Glow*, section 3.1 and table 1.
+    """
+
+    def __init__(self, n_channels: int) -> None:
+        super().__init__()
+        check_positive_int(n_channels, "n_channels")
+        self.bias = nn.Parameter(torch.zeros(n_channels))
+        self.logs = nn.Parameter(torch.zeros(n_channels))
+        self.register_buffer("initialized", torch.tensor(False))
+
+    def _shape(self, x: torch.Tensor) -> tuple[int, ...]:
+        check_tensor(x, "x", ndim=(2, 4))
+        if x.shape[1] != len(self.bias):
+            raise ValueError(f"x must have {len(self.bias)} channels in dimension 1, got shape {tuple(x.shape)}")
+        return (1, -1) + (1,) * (x.ndim - 2)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, C[, H, W])`` -> (z, log_det ``(N,)``)."""
+        shape = self._shape(x)
+        if not bool(self.initialized):
+            with torch.no_grad():
+                dims = [0] + list(range(2, x.ndim))
+                self.bias.copy_(x.mean(dim=dims))
+                self.logs.copy_(-torch.log(x.std(dim=dims) + 1e-6))
+                self.initialized.fill_(True)
+        z = (x - self.bias.view(shape)) * self.logs.exp().view(shape)
+        pixels = math.prod(x.shape[2:])
+        return z, (pixels * self.logs.sum()).expand(len(x)).to(x.dtype)
+
+    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        """``(N, C[, H, W])`` -> x = z * exp(-logs) + b."""
+        shape = self._shape(z)
+        return z * (-self.logs).exp().view(shape) + self.bias.view(shape)
+
+
+class InvertibleConv1x1(nn.Module):
+    """Glow's invertible 1x1 convolution: mix channels with a C x C matrix W at every pixel.
+
+    log |det J| = H * W * log |det W| per example (the NTHU lecture, "Glow": det(W)^(H.W)).
+    With ``lu=True``, W = P L (U + diag(s)) (P a fixed permutation, L unit lower triangular, U
+    strictly upper triangular): log |det W| = sum log |s| costs O(C), and W stays invertible as
+    long as no s_i is 0. Both start from a random rotation.
+
+    Args:
+        n_channels: C.
+        lu: use the LU parameterization.
+        generator: a ``torch.Generator`` for the random initial rotation.
+
+    Raises:
+        ValueError: in ``forward``/``inverse``, if W is singular (plain version).
+
+    References:
+        Kingma and Dhariwal (2018), *Glow*, section 3.2 and eq. (10)-(11).
+    """
+
+    def __init__(self, n_channels: int, lu: bool = False, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        check_positive_int(n_channels, "n_channels")
+        q, _ = torch.linalg.qr(rng.randn((n_channels, n_channels), generator, dtype=torch.float64))
+        self.lu = bool(lu)
+        if not self.lu:
+            self.weight = nn.Parameter(q.float())
+            return
+        P, L, U = torch.linalg.lu(q)
+        s = torch.diagonal(U)
+        self.register_buffer("P", P.float())
+        self.register_buffer("sign_s", torch.sign(s).float())
+        self.register_buffer("lower_mask", torch.tril(torch.ones(n_channels, n_channels), -1))
+        self.L = nn.Parameter(L.float())
+        self.U = nn.Parameter(torch.triu(U, 1).float())
+        self.log_s = nn.Parameter(s.abs().log().float())
+
+    def weight_matrix(self) -> torch.Tensor:
+        """W, ``(C, C)``."""
+        if not self.lu:
+            return self.weight
+        C = len(self.log_s)
+        L = self.L * self.lower_mask + torch.eye(C, device=self.L.device, dtype=self.L.dtype)
+        U = self.U * self.lower_mask.T + torch.diag(self.sign_s * self.log_s.exp())
+        return self.P @ L @ U
+
+    def log_abs_det(self) -> torch.Tensor:
+        """log |det W|, a 0-dim tensor: sum log |s| with LU, slogdet otherwise.
+
+        Raises:
+            ValueError: if W is singular.
+        """
+        if self.lu:
+            return self.log_s.sum()
+        sign, logabs = torch.linalg.slogdet(self.weight)
+        if sign == 0 or not torch.isfinite(logabs):
+            raise ValueError("the 1x1 convolution's W is singular: the layer is not invertible")
+        return logabs
+
+    def _check(self, x: torch.Tensor, name: str) -> None:
+        check_tensor(x, name, ndim=4)
+        C = self.weight_matrix().shape[0]
+        if x.shape[1] != C:
+            raise ValueError(f"{name} must have {C} channels, got shape {tuple(x.shape)}")
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, C, H, W)`` -> (z = W x at every pixel, log_det ``(N,)`` = H W log |det W|)."""
+        self._check(x, "x")
+        log_det = self.log_abs_det() * x.shape[2] * x.shape[3]
+        z = torch.einsum("ij,njhw->nihw", self.weight_matrix(), x)
+        return z, log_det.expand(len(x)).to(x.dtype)
+
+    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        """``(N, C, H, W)`` -> x = W^-1 z at every pixel."""
+        self._check(z, "z")
+        self.log_abs_det()  # raises if W is singular
+        return torch.einsum("ij,njhw->nihw", torch.linalg.inv(self.weight_matrix()), z)
+
+
+class Squeeze(nn.Module):
+    """Trade space for channels: ``(N, C, H, W)`` -> ``(N, 4C, H/2, W/2)`` (log-det 0).
+
+    References:
+        Dinh et al. (2017), section 3.6 (the squeezing operation).
+    """
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, C, H, W)`` with even H, W -> (``(N, 4C, H/2, W/2)``, zeros ``(N,)``)."""
+        check_tensor(x, "x", ndim=4)
+        n, c, h, w = x.shape
+        if h % 2 or w % 2:
+            raise ValueError(f"x must have even height and width, got shape {tuple(x.shape)}")
+        z = x.reshape(n, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(n, 4 * c, h // 2, w // 2)
+        return z, torch.zeros(n, dtype=x.dtype, device=x.device)
+
+    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        """``(N, 4C, H, W)`` -> ``(N, C, 2H, 2W)``."""
+        check_tensor(z, "z", ndim=4)
+        n, c4, h, w = z.shape
+        if c4 % 4:
+            raise ValueError(f"z must have a multiple of 4 channels, got shape {tuple(z.shape)}")
+        c = c4 // 4
+        return z.reshape(n, c, 2, 2, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, c, 2 * h, 2 * w)
+
+
+class Flow(nn.Module):
+    """A stack of invertible layers with a standard-normal base: an exact density model.
+
+    Args:
+        layers: modules with ``forward(x) -> (z, log_det)`` and ``inverse(z) -> x``.
+        event_shape: the shape of one example, e.g. ``(2,)`` or ``(1, 28, 28)``.
+
+    References:
+        Rezende and Mohamed (2015), *Variational inference with normalizing flows*, eq. (1)-(3);
+        the NTHU lecture, "Flow-based Models".
+    """
+
+    def __init__(self, layers: Sequence[nn.Module], event_shape: Sequence[int]) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.event_shape = tuple(event_shape)
+        for i, s in enumerate(self.event_shape):
+            check_positive_int(s, f"event_shape[{i}]")
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x ``(N, *event_shape)`` -> (z, total log |det J| ``(N,)``)."""
+        check_tensor(x, "x")
+        if tuple(x.shape[1:]) != self.event_shape:
+            raise ValueError(f"x must have shape (N, {', '.join(map(str, self.event_shape))}), got {tuple(x.shape)}")
+        log_det = torch.zeros(len(x), dtype=x.dtype, device=x.device)
+        for layer in self.layers:
+            x, ld = layer(x)
+            log_det = log_det + ld
+        return x, log_det
+
+    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        """z -> x, through the layers in reverse order."""
+        for layer in reversed(self.layers):
+            z = layer.inverse(z)
+        return z
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x) = log N(f(x); 0, I) + log |det J_f(x)|, ``(N,)`` in nats."""
+        z, log_det = self(x)
+        return standard_normal_log_prob(z) + log_det
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0) -> torch.Tensor:
+        """Draw n examples: z ~ N(0, temperature^2 I), x = f^-1(z). ``(n, *event_shape)``.
+
+        Raises:
+            TypeError, ValueError: for a bad ``n`` or ``temperature``.
+        """
+        check_positive_int(n, "n")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        p = next(self.parameters(), None)
+        device, dtype = (p.device, p.dtype) if p is not None else ("cpu", torch.float32)
+        z = temperature * rng.randn((n, *self.event_shape), generator, device=device, dtype=dtype)
+        return self.inverse(z)
