@@ -78,3 +78,103 @@ def test_bad_input():
         kmeans(X, 2, max_iter=0)
     with pytest.raises(TypeError, match="floating"):
         kmeans(torch.ones(5, 2, dtype=torch.int64), 2)
+
+
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"))]
+
+
+def test_empty_clusters_are_relocated_so_no_cluster_stays_empty():
+    """With init='random' clusters can become empty; relocating them to the farthest points
+    (scikit-learn's rule) means every run ends with all 10 clusters in use."""
+    g = torch.Generator().manual_seed(0)
+    centres = 20 * torch.randn(10, 2, generator=g, dtype=torch.float64)
+    truth = torch.arange(10).repeat_interleave(30)
+    X = centres[truth] + 0.1 * torch.randn(300, 2, generator=g, dtype=torch.float64)
+    for seed in range(10):
+        r = kmeans(X, 10, init="random", generator=torch.Generator().manual_seed(seed))
+        assert len(r.labels.unique()) == 10, seed
+
+
+def test_relocation_moves_the_farthest_point():
+    from utils.kmeans import update_centroids
+
+    X = torch.tensor([[0.0], [1.0], [10.0]], dtype=torch.float64)
+    labels = torch.tensor([0, 0, 0])
+    d2 = torch.tensor([1.0, 0.0, 81.0], dtype=torch.float64)
+    C = update_centroids(X, labels, 2, previous=torch.zeros(2, 1, dtype=torch.float64), sq_distances=d2)
+    assert C.tolist() == [[0.5], [10.0]]
+
+
+def test_max_iter_without_convergence_warns():
+    X = blobs(1, n=200, spread=3.0)
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        kmeans(X, 5, max_iter=1, tol=0.0, generator=torch.Generator().manual_seed(0))
+
+
+def test_first_centre_is_uniform_and_others_proportional_to_d2():
+    """k-means++: the first centre uniform over the points, the second with probability D(x)^2 / sum D^2."""
+    import scipy.stats
+
+    X = torch.tensor([[0.0], [1.0], [3.0], [6.0]], dtype=torch.float64)
+    firsts, seconds_given_0 = [], []
+    for s in range(4000):
+        c = kmeans_plus_plus(X, 2, generator=torch.Generator().manual_seed(s))
+        first = int(c[0, 0])
+        firsts.append([0.0, 1.0, 3.0, 6.0].index(first))
+        if first == 0:
+            seconds_given_0.append([0.0, 1.0, 3.0, 6.0].index(int(c[1, 0])))
+    counts = np.bincount(firsts, minlength=4)
+    assert scipy.stats.chisquare(counts).pvalue > 1e-3
+    d2 = np.array([1.0, 9.0, 36.0])  # from 0 to 1, 3, 6
+    observed = np.bincount(seconds_given_0, minlength=4)[1:]
+    assert np.bincount(seconds_given_0, minlength=4)[0] == 0
+    assert scipy.stats.chisquare(observed, d2 / d2.sum() * observed.sum()).pvalue > 1e-3
+
+
+def test_random_init_honours_the_generator():
+    X = blobs(2, n=200, spread=3.0)
+    a = kmeans(X, 5, init="random", generator=torch.Generator().manual_seed(1))
+    b = kmeans(X, 5, init="random", generator=torch.Generator().manual_seed(1))
+    c = kmeans(X, 5, init="random", generator=torch.Generator().manual_seed(2), max_iter=1)
+    d = kmeans(X, 5, init="random", generator=torch.Generator().manual_seed(1), max_iter=1)
+    assert torch.equal(a.labels, b.labels)
+    assert not torch.equal(c.centroids, d.centroids)
+
+
+def test_tol_stops_as_scikit_learn_does():
+    """tol means what it means in scikit-learn (centre shift <= tol * mean variance): same result.
+
+    (scikit-learn's n_iter_ counts one more iteration when it stops because no label changed:
+    it compares labels one step later than we do; the centres and labels are the same.)"""
+    X = blobs(4, n=400, spread=2.5)
+    init = kmeans_plus_plus(X, 5, generator=torch.Generator().manual_seed(0))
+    for tol in (1e-1, 1e-2, 1e-4):
+        ours = kmeans(X, 5, init=init, tol=tol)
+        ref = KMeans(5, init=init.numpy(), n_init=1, tol=tol, algorithm="lloyd").fit(X.numpy())
+        assert np.array_equal(ours.labels.numpy(), ref.labels_), tol
+        assert ours.inertia.item() == pytest.approx(ref.inertia_, rel=1e-9)
+        assert ref.n_iter_ - 1 <= ours.n_iter <= ref.n_iter_
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_same_result_on_every_device(device):
+    X = blobs(5, n=300, spread=2.0)
+    a = kmeans(X, 4, generator=torch.Generator().manual_seed(0))
+    b = kmeans(X.to(device), 4, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(a.labels, b.labels.cpu())
+
+
+def test_bad_inputs_are_named():
+    X = blobs(0, n=20)
+    with pytest.raises(TypeError, match="n_clusters"):
+        kmeans(X, True)
+    with pytest.raises(ValueError, match="init contains NaN"):
+        kmeans(X, 2, init=torch.full((2, 4), float("nan"), dtype=torch.float64))
+    with pytest.raises(ValueError, match="tol"):
+        kmeans(X, 2, tol=float("nan"))
+    with pytest.raises(ValueError, match="init must be one of"):
+        kmeans(X, 2, init="kmeans++")
+    with pytest.raises(ValueError, match="labels must be non-negative"):
+        purity(torch.tensor([-1, -1, 0]), torch.tensor([0, 0, 1]))
+    with pytest.raises(TypeError, match="labels must be an integer tensor"):
+        purity(torch.tensor([0.0, 1.0]), torch.tensor([0, 1]))

@@ -85,3 +85,10 @@ def test_bad_input():
         project(torch.randn(4, 2), r)
     with pytest.raises(ValueError, match="Z must have shape"):
         reconstruct(torch.randn(4, 3), r)
+
+
+def test_constant_data_is_rejected():
+    with pytest.raises(ValueError, match="constant"):
+        pca(torch.ones(5, 3), 1)
+    with pytest.raises(TypeError, match="n_components"):
+        pca(torch.randn(5, 3), True)

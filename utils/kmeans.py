@@ -1,6 +1,6 @@
 """K-means clustering (Lloyd's algorithm), on any device, with batched distances.
 
-Algorithm 10.1 of the slides (seed 003, after ISLR): start from an assignment
+Algorithm 10.1 of the HKUST lecture (after ISLR): start from an assignment
 or from centroids, then alternate
 
 * the centroid step: each centroid becomes the mean of its cluster's points;
@@ -13,11 +13,21 @@ never increases: each step minimizes it over one block of variables.
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import NamedTuple
 
 import torch
 
-from utils.validation import check_data_matrix
+from utils import rng
+from utils.validation import (
+    check_choice,
+    check_data_matrix,
+    check_nonnegative_float,
+    check_positive_int,
+    check_same_device,
+    check_tensor,
+)
 
 __all__ = [
     "KMeansResult",
@@ -51,8 +61,10 @@ class KMeansResult(NamedTuple):
 
 def _check_X(X: torch.Tensor, n_clusters: int | None = None) -> None:
     check_data_matrix(X)
-    if n_clusters is not None and (not isinstance(n_clusters, int) or not 1 <= n_clusters <= X.shape[0]):
-        raise ValueError(f"n_clusters must be an int in 1..n = {X.shape[0]}, got {n_clusters!r}")
+    if n_clusters is not None:
+        check_positive_int(n_clusters, "n_clusters")
+        if n_clusters > X.shape[0]:
+            raise ValueError(f"n_clusters must be in 1..n = {X.shape[0]}, got {n_clusters}")
 
 
 def pairwise_sq_distances(X: torch.Tensor, C: torch.Tensor, batch_size: int = 16384) -> torch.Tensor:
@@ -102,14 +114,40 @@ def assign(X: torch.Tensor, centroids: torch.Tensor, batch_size: int = 16384) ->
     return labels, d2
 
 
-def update_centroids(X: torch.Tensor, labels: torch.Tensor, n_clusters: int, previous: torch.Tensor | None = None) -> torch.Tensor:
+def update_centroids(
+    X: torch.Tensor,
+    labels: torch.Tensor,
+    n_clusters: int,
+    previous: torch.Tensor | None = None,
+    sq_distances: torch.Tensor | None = None,
+) -> torch.Tensor:
     """The centroid step: the mean of each cluster's points, ``(k, d)``.
 
-    An empty cluster keeps its ``previous`` centroid (or gets the origin when there is none).
+    An empty cluster is relocated as scikit-learn does: given ``sq_distances`` (each point's
+    squared distance to its centre), the e empty clusters take the e points farthest from
+    their centres, which leave their old clusters. Without ``sq_distances`` an empty cluster
+    keeps its ``previous`` centroid (or gets the origin when there is none).
+
+    Args:
+        X: ``(n, d)``; labels: ``(n,)`` int64 in 0..k-1; n_clusters: k.
+        previous: ``(k, d)`` the centroids before this step, or None.
+        sq_distances: ``(n,)`` each point's squared distance to its current centre, or None.
+
+    References:
+        scikit-learn, ``sklearn/cluster/_k_means_common.pyx``, ``_relocate_empty_clusters_dense``.
     """
     sums = torch.zeros(n_clusters, X.shape[1], device=X.device, dtype=X.dtype).index_add_(0, labels, X)
-    counts = torch.bincount(labels, minlength=n_clusters).to(X.dtype)
-    means = sums / counts.clamp_min(1)[:, None]
+    counts = torch.bincount(labels, minlength=n_clusters)
+    if sq_distances is not None:
+        empty = torch.nonzero(counts == 0).flatten()  # one sync, only to know how many are empty
+        if len(empty) > 0:
+            far = torch.topk(sq_distances, len(empty)).indices
+            old = labels[far]
+            sums.index_add_(0, old, -X[far])
+            counts = counts.index_add(0, old, -torch.ones_like(old))
+            sums[empty] = X[far]
+            counts[empty] = 1
+    means = sums / counts.clamp_min(1).to(X.dtype)[:, None]
     if previous is not None:
         means = torch.where(counts[:, None] > 0, means, previous)
     return means
@@ -124,7 +162,7 @@ def kmeans_plus_plus(X: torch.Tensor, n_clusters: int, generator: torch.Generato
     """k-means++ seeding: each new centre drawn with probability proportional to D(x)^2.
 
     Args:
-        X: ``(n, d)``; n_clusters: k in 1..n; generator: a CPU ``torch.Generator``.
+        X: ``(n, d)``; n_clusters: k in 1..n; generator: a ``torch.Generator`` (on any device).
 
     Returns:
         ``(k, d)`` initial centroids, rows of X.
@@ -134,7 +172,7 @@ def kmeans_plus_plus(X: torch.Tensor, n_clusters: int, generator: torch.Generato
     """
     _check_X(X, n_clusters)
     n = X.shape[0]
-    first = torch.randint(n, (1,), generator=generator).item()
+    first = int(rng.randint(n, (1,), generator)[0])
     centres = [X[first]]
     d2 = pairwise_sq_distances(X, X[first : first + 1])[:, 0]
     for _ in range(1, n_clusters):
@@ -143,7 +181,7 @@ def kmeans_plus_plus(X: torch.Tensor, n_clusters: int, generator: torch.Generato
             probs = torch.full((n,), 1.0 / n, dtype=torch.float64)
         else:
             probs = (d2 / total).double().cpu()
-        idx = torch.multinomial(probs, 1, generator=generator).item()
+        idx = int(rng.multinomial(probs, 1, generator=generator)[0])
         centres.append(X[idx])
         d2 = torch.minimum(d2, pairwise_sq_distances(X, X[idx : idx + 1])[:, 0])
     return torch.stack(centres)
@@ -169,51 +207,74 @@ def kmeans(
         tol: stop when no assignment changes, or when the centroids move less than
             ``tol`` times the mean per-feature variance of X in squared norm (as
             scikit-learn does).
-        generator: a CPU ``torch.Generator`` for the random initializations.
+        generator: a ``torch.Generator`` (on any device) for the random initializations.
+
+    An empty cluster is relocated to the point farthest from its centre (as scikit-learn
+    does; see :func:`update_centroids`). On a GPU, convergence is read every 8 iterations so
+    that the loop never waits for the device; the few extra iterations can only lower the
+    inertia.
 
     Returns:
         A :class:`KMeansResult`.
 
+    Warns:
+        RuntimeWarning: if ``max_iter`` iterations end without convergence.
+
     Raises:
-        TypeError: if X is not a floating-point tensor.
-        ValueError: on a wrong shape, NaN/inf, ``n_clusters`` outside 1..n, an unknown
-            ``init``, initial centroids of the wrong shape, or non-positive ``max_iter``.
+        TypeError: if X or init is not a floating-point tensor, or ``n_clusters``/``max_iter``
+            is not an int (a bool is not).
+        ValueError: on a wrong shape, NaN/inf in X or init, ``n_clusters`` outside 1..n, an
+            unknown ``init``, init on another device, non-positive ``max_iter``, or a negative
+            or NaN ``tol``.
 
     References:
-        Seed 003 (HKUST), algorithm 10.1; ISLR section 10.3.1; Lloyd (1982).
+        The HKUST lecture, algorithm 10.1; ISLR section 10.3.1; Lloyd (1982).
     """
     _check_X(X, n_clusters)
-    if not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive int, got {max_iter!r}")
-    if tol < 0:
-        raise ValueError(f"tol must be non-negative, got {tol}")
+    check_positive_int(max_iter, "max_iter")
+    tol = check_nonnegative_float(tol, "tol")
     if isinstance(init, torch.Tensor):
+        check_tensor(init, "init")
+        check_same_device(X=X, init=init)
         if init.shape != (n_clusters, X.shape[1]):
             raise ValueError(f"init centroids must have shape ({n_clusters}, {X.shape[1]}), got {tuple(init.shape)}")
-        centroids = init.to(device=X.device, dtype=X.dtype).clone()
-    elif init == "k-means++":
-        centroids = kmeans_plus_plus(X, n_clusters, generator)
-    elif init == "random":
-        labels = torch.randint(n_clusters, (X.shape[0],), generator=generator).to(X.device)
-        centroids = update_centroids(X, labels, n_clusters)
+        centroids = init.to(dtype=X.dtype).clone()
     else:
-        raise ValueError(f"init must be 'k-means++', 'random' or a tensor, got {init!r}")
+        check_choice(init, "init", ("k-means++", "random"))
+        if init == "k-means++":
+            centroids = kmeans_plus_plus(X, n_clusters, generator)
+        else:
+            labels = rng.randint(n_clusters, (X.shape[0],), generator, device=X.device)
+            centroids = update_centroids(X, labels, n_clusters)
 
+    # The loop never waits for the device between checks: convergence is read every
+    # `check_every` iterations (every iteration on a CPU, where reading is free).
+    check_every = 1 if X.device.type == "cpu" else 8
     threshold = tol * X.var(dim=0).mean()
-    labels, _ = assign(X, centroids)
-    history: list[float] = []
-    n_iter = 0
+    labels, d2 = assign(X, centroids)
+    history: list[torch.Tensor] = []
+    flags: list[torch.Tensor] = []
+    n_iter, converged = 0, False
     for n_iter in range(1, max_iter + 1):
-        new_centroids = update_centroids(X, labels, n_clusters, previous=centroids)
+        new_centroids = update_centroids(X, labels, n_clusters, previous=centroids, sq_distances=d2)
         shift = ((new_centroids - centroids) ** 2).sum()
         centroids = new_centroids
         new_labels, d2 = assign(X, centroids)
-        history.append(d2.sum().item())
-        converged = torch.equal(new_labels, labels) or shift <= threshold
+        history.append(d2.sum())
+        flags.append(torch.logical_or((new_labels == labels).all(), shift <= threshold))
         labels = new_labels
-        if converged:
-            break
-    return KMeansResult(centroids, labels, inertia(X, centroids, labels), n_iter, history)
+        if n_iter % check_every == 0 or n_iter == max_iter:
+            if bool(torch.stack(flags[-check_every:]).any()):
+                converged = True
+                break
+    if not converged:
+        warnings.warn(
+            f"k-means did not converge in max_iter = {max_iter} iterations (tol = {tol:g}); "
+            "raise max_iter or tol",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return KMeansResult(centroids, labels, inertia(X, centroids, labels), n_iter, torch.stack(history).tolist())
 
 
 def purity(labels: torch.Tensor, classes: torch.Tensor) -> float:
@@ -226,12 +287,19 @@ def purity(labels: torch.Tensor, classes: torch.Tensor) -> float:
         A float in (0, 1]; 1 means every cluster holds a single class.
 
     Raises:
-        ValueError: if the shapes differ or are not 1-D, or the tensors are empty.
+        TypeError: if labels or classes is not an integer tensor.
+        ValueError: if the shapes differ or are not 1-D, the tensors are empty, or a label is negative.
 
     References:
         Manning, Raghavan and Schuetze (2008), *Introduction to Information Retrieval*, eq. (16.1).
     """
-    if labels.ndim != 1 or labels.shape != classes.shape or labels.numel() == 0:
+    for name, t in (("labels", labels), ("classes", classes)):
+        check_tensor(t, name, floating=False, ndim=1)
+        if t.is_floating_point() or t.dtype == torch.bool or t.is_complex():
+            raise TypeError(f"{name} must be an integer tensor, got dtype {t.dtype}")
+        if (t < 0).any():
+            raise ValueError(f"{name} must be non-negative, got a minimum of {int(t.min())}")
+    if labels.shape != classes.shape:
         raise ValueError(f"labels and classes must be non-empty 1-D tensors of one shape, got {tuple(labels.shape)} and {tuple(classes.shape)}")
     labels = labels.long().cpu()
     classes = classes.long().cpu()

@@ -1,7 +1,6 @@
 """Non-negative matrix factorization by Lee and Seung's multiplicative updates.
 
-Find W >= 0 ``(n, r)`` and H >= 0 ``(r, d)`` minimizing ||X - W H||_F^2 (seed 004,
-"Factorization for tabular X"). The updates
+Find W >= 0 ``(n, r)`` and H >= 0 ``(r, d)`` minimizing ||X - W H||_F^2 (the NTHU lecture, "Factorization for tabular X"). The updates
 
     H <- H * (W^T X) / (W^T W H),        W <- W * (X H^T) / (W H H^T)
 
@@ -15,7 +14,8 @@ from typing import NamedTuple
 
 import torch
 
-from utils.validation import check_data_matrix
+from utils import rng
+from utils.validation import check_data_matrix, check_positive_int, check_same_device, check_tensor
 
 __all__ = ["NMFResult", "nmf"]
 
@@ -38,8 +38,8 @@ class NMFResult(NamedTuple):
 
 def nmf(
     X: torch.Tensor,
-    rank: int,
-    n_iter: int = 200,
+    n_components: int,
+    max_iter: int = 200,
     generator: torch.Generator | None = None,
     init: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> NMFResult:
@@ -47,9 +47,9 @@ def nmf(
 
     Args:
         X: ``(n, d)`` non-negative, finite, floating point.
-        rank: r, with 1 <= r <= min(n, d).
-        n_iter: number of (H, W) update pairs, positive.
-        generator: a CPU ``torch.Generator`` for the random initialization, scaled
+        n_components: r, with 1 <= r <= min(n, d) (scikit-learn's name).
+        max_iter: number of (H, W) update pairs, positive (scikit-learn's name; we run all of them).
+        generator: a ``torch.Generator`` (on any device) for the random initialization, scaled
             as scikit-learn's ``init="random"``: entries uniform in [0, 2 sqrt(mean(X) / r)).
         init: optional starting ``(W0, H0)``, shapes ``(n, r)`` and ``(r, d)``, non-negative
             (to compare with another implementation from the same start).
@@ -59,8 +59,9 @@ def nmf(
 
     Raises:
         TypeError: if X is not a floating-point tensor.
-        ValueError: if X is not 2-D, has negative entries, NaN or inf; if ``rank`` or
-            ``n_iter`` is out of range; if ``init`` has the wrong shapes or negative entries.
+        TypeError: if ``n_components`` or ``max_iter`` is not an int.
+        ValueError: if X is not 2-D, has negative entries, NaN or inf; if ``n_components`` or
+            ``max_iter`` is out of range; if ``init`` has the wrong shapes, device or negative entries.
 
     References:
         Lee and Seung (1999), *Learning the parts of objects by non-negative matrix
@@ -71,22 +72,25 @@ def nmf(
     if (X < 0).any():
         raise ValueError(f"X must be non-negative, its smallest entry is {X.min().item():.4g}")
     n, d = X.shape
-    if not isinstance(rank, int) or not 1 <= rank <= min(n, d):
-        raise ValueError(f"rank must be an int in 1..min(n, d) = {min(n, d)}, got {rank!r}")
-    if not isinstance(n_iter, int) or n_iter < 1:
-        raise ValueError(f"n_iter must be a positive int, got {n_iter!r}")
+    rank = check_positive_int(n_components, "n_components")
+    if rank > min(n, d):
+        raise ValueError(f"n_components must be in 1..min(n, d) = {min(n, d)}, got {rank}")
+    check_positive_int(max_iter, "max_iter")
     if init is None:
         scale = 2 * (X.mean() / rank).sqrt().item()
-        W = (scale * torch.rand(n, rank, generator=generator, dtype=torch.float64)).to(X)
-        H = (scale * torch.rand(rank, d, generator=generator, dtype=torch.float64)).to(X)
+        W = scale * rng.rand((n, rank), generator, device=X.device, dtype=torch.float64).to(X.dtype)
+        H = scale * rng.rand((rank, d), generator, device=X.device, dtype=torch.float64).to(X.dtype)
     else:
+        for name, t in zip(("init[0]", "init[1]"), init):
+            check_tensor(t, name, ndim=2)
+            check_same_device(X=X, **{name: t})
         W, H = (t.to(X).clone() for t in init)
         if W.shape != (n, rank) or H.shape != (rank, d):
             raise ValueError(f"init must be (W, H) of shapes {(n, rank)} and {(rank, d)}, got {tuple(W.shape)} and {tuple(H.shape)}")
         if (W < 0).any() or (H < 0).any():
             raise ValueError("init must be non-negative")
     errors = []
-    for _ in range(n_iter):
+    for _ in range(max_iter):
         H = H * (W.T @ X) / (W.T @ W @ H + EPS)
         W = W * (X @ H.T) / (W @ (H @ H.T) + EPS)
         errors.append(torch.linalg.matrix_norm(X - W @ H).item())

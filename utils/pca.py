@@ -3,7 +3,7 @@
 The principal directions e_1, ..., e_k are the top eigenvectors of the sample
 covariance S = X_c^T X_c / (n - 1) of the centred data X_c; the scores are
 Z_k = X_c e_k and the proportion of variance explained by the k-th component is
-lambda_k / trace(S) (seed 003, "Principal components"; ISLR section 10.2).
+lambda_k / trace(S) (the HKUST lecture, "Principal components"; ISLR section 10.2).
 
 Sign convention: an eigenvector is defined up to sign. We flip each component
 so that its entry of largest absolute value is positive (ties: the first such
@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import torch
 
-from utils.validation import check_data_matrix
+from utils.validation import check_data_matrix, check_positive_int
 
 __all__ = ["PCAResult", "pca", "pca_svd", "project", "reconstruct", "principal_angles"]
 
@@ -42,8 +42,11 @@ def _check_data(X: torch.Tensor, n_components: int, name: str = "X") -> None:
     n, d = X.shape
     if n < 2:
         raise ValueError(f"{name} needs at least 2 rows (samples), got {n}")
-    if not isinstance(n_components, int) or not 1 <= n_components <= min(n, d):
-        raise ValueError(f"n_components must be an int in 1..min(n, d) = {min(n, d)}, got {n_components!r}")
+    check_positive_int(n_components, "n_components")
+    if n_components > min(n, d):
+        raise ValueError(f"n_components must be in 1..min(n, d) = {min(n, d)}, got {n_components}")
+    if not bool((X != X[0]).any()):
+        raise ValueError(f"{name} is constant (every row the same): it has no variance to explain")
 
 
 def _fix_signs(components: torch.Tensor) -> torch.Tensor:
@@ -69,7 +72,7 @@ def pca(X: torch.Tensor, n_components: int) -> PCAResult:
         ValueError: on a wrong shape, NaN/inf, fewer than 2 rows, or ``n_components`` out of range.
 
     References:
-        Seed 003 (HKUST), "Principal components"; ISLR eq. (10.1)-(10.8); Jolliffe (2002).
+        The HKUST lecture, "Principal components"; ISLR eq. (10.1)-(10.8); Jolliffe (2002).
     """
     _check_data(X, n_components)
     mean = X.mean(dim=0)
