@@ -94,6 +94,28 @@ def test_loss_bad_inputs(call, match):
         call()
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_losses_reject_nan_and_inf_logits(bad):
+    a = torch.tensor([0.0, bad])
+    with pytest.raises(ValueError, match="fake_logits"):
+        generator_loss(a)
+    with pytest.raises(ValueError, match="real_logits"):
+        discriminator_loss(a, torch.zeros(2))
+    with pytest.raises(ValueError, match="fake_logits"):
+        discriminator_loss(torch.zeros(2), a)
+
+
+def test_sizes_reject_bools():
+    for build in (lambda: dcgan_generator(latent_dim=True), lambda: dcgan_generator(channels=True),
+                  lambda: dcgan_discriminator(channels=True)):
+        with pytest.raises(TypeError):
+            build()
+    gen, disc = _Shift(), nn.Linear(1, 1)
+    opt_g, opt_d = torch.optim.SGD(gen.parameters(), lr=0.1), torch.optim.SGD(disc.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="latent_dim"):
+        gan_training_step(gen, disc, opt_g, opt_d, torch.zeros(4, 1), True)
+
+
 def test_loss_rejects_integer_logits():
     with pytest.raises(TypeError, match="fake_logits"):
         generator_loss(torch.zeros(3, dtype=torch.int64))
@@ -242,18 +264,40 @@ class _Shift(nn.Module):
         return z + self.theta
 
 
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")),
+]
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("kind", ["non_saturating", "saturating"])
-def test_training_step_moves_a_1d_generator_to_the_data(kind):
+def test_training_step_moves_a_1d_generator_to_the_data(kind, device):
     torch.manual_seed(0)
-    g = torch.Generator().manual_seed(0)
-    gen, disc = _Shift(), nn.Linear(1, 1)
+    g = torch.Generator().manual_seed(0)  # a CPU generator drives draws on any device (utils.rng)
+    gen, disc = _Shift().to(device), nn.Linear(1, 1).to(device)
     opt_g, opt_d = torch.optim.SGD(gen.parameters(), lr=0.05), torch.optim.SGD(disc.parameters(), lr=0.1)
     for _ in range(600):
-        real = [2.0 + torch.randn(64, 1, generator=g) for _ in range(2)]  # K = 2
+        real = [(2.0 + torch.randn(64, 1, generator=g)).to(device) for _ in range(2)]  # K = 2
         out = gan_training_step(gen, disc, opt_g, opt_d, real, latent_dim=1, kind=kind, generator=g)
     assert set(out) == {"loss_d", "loss_g", "d_real", "d_fake"}
     assert abs(gen.theta.item() - 2.0) < 0.5
     assert abs(out["d_real"] - 0.5) < 0.15 and abs(out["d_fake"] - 0.5) < 0.15
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_training_step_generator_on_the_data_device(device):
+    gen, disc = _Shift().to(device), nn.Linear(1, 1).to(device)
+    opt_g, opt_d = torch.optim.SGD(gen.parameters(), lr=0.1), torch.optim.SGD(disc.parameters(), lr=0.1)
+    real = torch.zeros(8, 1, device=device)
+    outs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        gen.theta.data.zero_()
+        disc.reset_parameters()
+        g = torch.Generator(device=device).manual_seed(0)
+        outs.append(gan_training_step(gen, disc, opt_g, opt_d, real, 1, generator=g))
+    assert outs[0] == outs[1]  # the same generator state gives the same step
 
 
 def test_training_step_bad_inputs():

@@ -49,7 +49,7 @@ def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
         ValueError: on mismatched shapes, negative or non-finite entries, or sums other than 1.
 
     References:
-        Cover and Thomas (2006), *Elements of Information Theory*, eq. (2.26); seed 001,
+        Cover and Thomas (2006), *Elements of Information Theory*, eq. (2.26); the AE/VAE/GAN lecture,
         "Why Adversarial?" (KL, JS and reverse KL).
     """
     _distributions(p, q)
@@ -75,8 +75,8 @@ def js_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 
     References:
         Lin (1991), *Divergence measures based on the Shannon entropy*; Goodfellow et al.
-        (2014), theorem 1; seed 004, "GANs from Information Theory Perspective" and
-        "Balance between g and f, Revisited II"; Prince (2023), chapter 15 (seed 000,
+        (2014), theorem 1; the NTHU lecture, "GANs from Information Theory Perspective" and
+        "Balance between g and f, Revisited II"; Prince (2023), chapter 15 (Prince's slides,
         "Quality of generated images": the quality and coverage terms).
     """
     _distributions(p, q)

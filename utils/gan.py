@@ -72,8 +72,8 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 
     References:
         Goodfellow et al. (2014), *Generative adversarial nets*, eq. (1); Prince (2023),
-        *Understanding Deep Learning*, chapter 15 (seed 000, "GAN loss function", with means
-        instead of sums); seed 001, "GAN Objective" (with weights 1/2).
+        *Understanding Deep Learning*, chapter 15 (Prince's slides, "GAN loss function", with means
+        instead of sums); the AE/VAE/GAN lecture, "GAN Objective" (with weights 1/2).
     """
     real = _logits(real_logits, "real_logits")
     fake = _logits(fake_logits, "fake_logits")
@@ -100,7 +100,8 @@ def generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> t
 
     References:
         Goodfellow et al. (2014), section 3 (the log D trick); Prince (2023), chapter 15
-        (seed 000, "GAN training", L[theta]); seed 001, "Non-saturating Heuristic"; seed 003, "The Log D trick".
+        (Prince's slides, "GAN training", L[theta]); the AE/VAE/GAN lecture, "Non-saturating
+        Heuristic"; the HKUST lecture, "The Log D trick".
     """
     fake = _logits(fake_logits, "fake_logits")
     check_choice(kind, "kind", GENERATOR_LOSSES)
@@ -126,7 +127,7 @@ def optimal_discriminator(p_data: torch.Tensor, p_g: torch.Tensor) -> torch.Tens
         ValueError: on mismatched shapes, negative or non-finite entries.
 
     References:
-        Goodfellow et al. (2014), proposition 1; seed 001, "Why Adversarial?"; seed 004,
+        Goodfellow et al. (2014), proposition 1; the AE/VAE/GAN lecture, "Why Adversarial?"; the NTHU lecture,
         "Why Jensen-Shannon Divergence? II" ([Proof]).
     """
     for name, t in (("p_data", p_data), ("p_g", p_g)):
@@ -156,8 +157,8 @@ def value_function(p_data: torch.Tensor, p_g: torch.Tensor, d: torch.Tensor) -> 
         TypeError, ValueError: on bad distributions (see :func:`kl_divergence`) or ``d`` outside [0, 1].
 
     References:
-        Goodfellow et al. (2014), eq. (1) and theorem 1; seed 002, eq. (1); seed 003,
-        "Training GANs: Minimax Game"; seed 004, "Why Jensen-Shannon Divergence? I".
+        Goodfellow et al. (2014), eq. (1) and theorem 1; the GWU lecture, eq. (1); the HKUST lecture,
+        "Training GANs: Minimax Game"; the NTHU lecture, "Why Jensen-Shannon Divergence? I".
     """
     _distributions(p_data, p_g, ("p_data", "p_g"))
     check_tensor(d, "d", finite=False)
@@ -199,7 +200,7 @@ def dcgan_generator(latent_dim: int = 64, channels: int = 32) -> nn.Sequential:
 
     References:
         Radford, Metz and Chintala (2016), *DCGAN*, section 3 (architecture guidelines);
-        seed 002, "Good practice"; seed 003, "Architecture guidelines for stable DCGANs".
+        the GWU lecture, "Good practice"; the HKUST lecture, "Architecture guidelines for stable DCGANs".
     """
     check_positive_int(latent_dim, "latent_dim")
     check_positive_int(channels, "channels")
@@ -231,7 +232,7 @@ def dcgan_discriminator(channels: int = 32) -> nn.Sequential:
         ValueError: if ``channels`` is not a positive int.
 
     References:
-        Radford et al. (2016), section 3; seed 002, "Good practice"; seed 003.
+        Radford et al. (2016), section 3; the GWU lecture, "Good practice"; the HKUST lecture.
     """
     check_positive_int(channels, "channels")
     c = channels
