@@ -1,0 +1,154 @@
+"""Tests for utils.diffusion: against diffusers' DDPMScheduler/DDIMScheduler, properties, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from diffusers import DDIMScheduler, DDPMScheduler  # test-only dependency (the `test` extra)
+
+from utils import diffusion as D
+
+T = 1000
+
+
+@pytest.fixture(scope="module")
+def lin() -> D.NoiseSchedule:
+    return D.linear_beta_schedule(T)
+
+
+def ddpm_ref(kind: str = "linear") -> DDPMScheduler:
+    return DDPMScheduler(num_train_timesteps=T, beta_schedule=kind, clip_sample=False, variance_type="fixed_small")
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine"])
+def test_betas_and_alphas_cumprod_match_diffusers(kind: str) -> None:
+    ours = D.linear_beta_schedule(T) if kind == "linear" else D.cosine_beta_schedule(T)
+    ref = ddpm_ref("linear" if kind == "linear" else "squaredcos_cap_v2")
+    torch.testing.assert_close(ours.betas.float(), ref.betas.float(), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(ours.alphas_cumprod.float(), ref.alphas_cumprod.float(), rtol=1e-5, atol=1e-7)
+
+
+def test_q_sample_equals_add_noise(lin: D.NoiseSchedule) -> None:
+    g = torch.Generator().manual_seed(0)
+    x0, eps = torch.randn(6, 3, 4, 4, generator=g), torch.randn(6, 3, 4, 4, generator=g)
+    t = torch.tensor([1, 2, 10, 500, 999, 1000])
+    ref = ddpm_ref().add_noise(x0, eps, t - 1)  # diffusers counts from 0
+    torch.testing.assert_close(D.q_sample(x0, t, eps, lin), ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("t", [1, 2, 50, 1000])
+def test_ddpm_step_is_posterior_mean_plus_variance(lin: D.NoiseSchedule, t: int) -> None:
+    g = torch.Generator().manual_seed(t)
+    xt, eps = torch.randn(4, 5, generator=g), torch.randn(4, 5, generator=g)
+    sched = ddpm_ref()
+    sched.set_timesteps(T)
+    out = sched.step(eps, t - 1, xt, generator=torch.Generator().manual_seed(7)).prev_sample
+    z = torch.randn(4, 5, generator=torch.Generator().manual_seed(7))
+    x0 = D.predict_x0_from_eps(xt, t, eps, lin)
+    mean, var = D.q_posterior_mean_variance(x0, xt, t, lin)
+    torch.testing.assert_close(mean, D.p_mean_from_eps(xt, t, eps, lin), rtol=1e-5, atol=1e-5)
+    expected = mean + (var.sqrt() * z if t > 1 else 0.0)
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
+    ref_var = float(sched._get_variance(t - 1)) if t > 1 else 0.0
+    assert float(var.flatten()[0]) == pytest.approx(ref_var, rel=1e-4, abs=1e-12)  # diffusers works in float32
+
+
+@pytest.mark.parametrize("n_steps", [10, 50])
+def test_ddim_steps_match_diffusers(lin: D.NoiseSchedule, n_steps: int) -> None:
+    sched = DDIMScheduler(num_train_timesteps=T, beta_schedule="linear", clip_sample=False, set_alpha_to_one=True)
+    sched.set_timesteps(n_steps)
+    ours = D.ddim_timesteps(T, n_steps)
+    assert ours == [int(k) + 1 for k in sched.timesteps]
+    g = torch.Generator().manual_seed(1)
+    for i, t in enumerate(ours):
+        xt, eps = torch.randn(3, 2, generator=g), torch.randn(3, 2, generator=g)
+        t_prev = ours[i + 1] if i + 1 < len(ours) else 0
+        ref = sched.step(eps, t - 1, xt, eta=0.0).prev_sample
+        torch.testing.assert_close(D.ddim_step(xt, eps, t, t_prev, lin), ref, rtol=1e-4, atol=1e-5)
+
+
+def test_alphas_cumprod_decreasing_in_unit_interval(lin: D.NoiseSchedule) -> None:
+    for s in (lin, D.cosine_beta_schedule(T), D.linear_beta_schedule(10, 0.1, 0.5)):
+        ac = s.alphas_cumprod
+        assert bool((ac > 0).all()) and bool((ac < 1).all())
+        assert bool((ac[1:] < ac[:-1]).all())
+        assert float(s.alphas_cumprod_prev[0]) == 1.0
+        assert float(s.posterior_variance[0]) == 0.0  # t = 1: x_0 is determined by x_1 and x_0
+
+
+def test_q_sample_zero_noise_and_boundary(lin: D.NoiseSchedule) -> None:
+    x0 = torch.randn(5, 2, generator=torch.Generator().manual_seed(2))
+    for t in (1, 37, T):
+        out = D.q_sample(x0, t, torch.zeros_like(x0), lin)
+        torch.testing.assert_close(out, math.sqrt(float(lin.alphas_cumprod[t - 1])) * x0)
+    # t = 1 (the boundary): alphabar_1 = 1 - beta_1
+    assert float(lin.alphas_cumprod[0]) == pytest.approx(1 - 1e-4, rel=1e-9)
+
+
+def test_posterior_mean_at_t1_is_x0(lin: D.NoiseSchedule) -> None:
+    x0, xt = torch.randn(4, 3), torch.randn(4, 3)
+    mean, var = D.q_posterior_mean_variance(x0, xt, 1, lin)
+    torch.testing.assert_close(mean, x0)
+    assert float(var.abs().max()) == 0.0
+
+
+def test_chain_matches_closed_form() -> None:
+    s = D.linear_beta_schedule(50, 0.01, 0.2)
+    g = torch.Generator().manual_seed(3)
+    x = torch.full((200_000, 1), 1.5, dtype=torch.float64)
+    for t in range(50):
+        x = (1 - s.betas[t]).sqrt() * x + s.betas[t].sqrt() * torch.randn(x.shape, generator=g, dtype=torch.float64)
+    ab = float(s.alphas_cumprod[-1])
+    assert float(x.mean()) == pytest.approx(math.sqrt(ab) * 1.5, abs=0.01)
+    assert float(x.var()) == pytest.approx(1 - ab, abs=0.01)
+
+
+def test_loss_and_samplers_run_and_are_reproducible() -> None:
+    s = D.linear_beta_schedule(20, 1e-3, 0.2)
+    torch.manual_seed(0)
+    model = D.MLPDenoiser(2, hidden=16, n_layers=2)
+    x0 = torch.randn(8, 2)
+    l1 = D.ddpm_loss(model, x0, s, generator=torch.Generator().manual_seed(0))
+    l2 = D.ddpm_loss(model, x0, s, generator=torch.Generator().manual_seed(0))
+    assert l1.ndim == 0 and l1.item() == l2.item()
+    a, traj = D.ddpm_sample(model, (7, 2), s, generator=torch.Generator().manual_seed(1), return_trajectory=True)
+    b = D.ddpm_sample(model, (7, 2), s, generator=torch.Generator().manual_seed(1), variance="beta")
+    assert traj.shape == (21, 7, 2) and torch.equal(a, b) and torch.equal(traj[-1], a)
+    c = D.ddim_sample(model, (7, 2), s, n_steps=5, generator=torch.Generator().manual_seed(1))
+    assert c.shape == (7, 2) and bool(torch.isfinite(c).all())
+
+
+def test_unet_shapes() -> None:
+    net = D.SmallUNet(base=8, t_dim=16)
+    out = net(torch.randn(2, 1, 28, 28), torch.tensor([1, 1000]))
+    assert out.shape == (2, 1, 28, 28)
+
+
+def test_bad_inputs(lin: D.NoiseSchedule) -> None:
+    x = torch.randn(3, 2)
+    with pytest.raises(ValueError, match="1..1000"):
+        D.q_sample(x, 0, x, lin)
+    with pytest.raises(ValueError, match="1..1000"):
+        D.q_sample(x, torch.tensor([1, 2, 1001]), x, lin)
+    with pytest.raises(TypeError, match="integer"):
+        D.q_sample(x, torch.tensor([1.0, 2.0, 3.0]), x, lin)
+    with pytest.raises(ValueError, match="shape"):
+        D.q_sample(x, 5, torch.randn(3, 3), lin)
+    with pytest.raises(ValueError, match="one entry per sample"):
+        D.q_posterior_mean_variance(x, x, torch.tensor([1, 2]), lin)
+    with pytest.raises(ValueError, match=r"\(0, 1\)"):
+        D.NoiseSchedule.from_betas(torch.tensor([0.1, 1.0]))
+    with pytest.raises(ValueError, match=r"\(0, 1\)"):
+        D.linear_beta_schedule(10, 0.0, 0.02)
+    with pytest.raises(TypeError):
+        D.linear_beta_schedule(10.0)
+    with pytest.raises(TypeError):
+        D.q_sample(x.long(), 1, x, lin)
+    with pytest.raises(ValueError, match="variance"):
+        D.ddpm_sample(D.MLPDenoiser(), (2, 2), lin, variance="large")
+    with pytest.raises(ValueError, match="n_steps"):
+        D.ddim_timesteps(10, 11)
+    with pytest.raises(ValueError, match="t_prev"):
+        D.ddim_step(x, x, 5, 5, lin)
