@@ -10,6 +10,7 @@ from torch import nn
 
 from utils.autoencoders import (
     Autoencoder,
+    TangentVectors,
     add_noise,
     code_jacobian,
     contractive_penalty,
@@ -188,6 +189,22 @@ def test_learning_rate_schedules(monkeypatch):
 # ----------------------------------------------------------------------------- noise and errors
 
 
+def test_non_int_sizes_raise_type_error():
+    with pytest.raises(TypeError, match="code_dim"):
+        linear_encoder(2.0)
+    with pytest.raises(TypeError, match="code_dim"):
+        linear_encoder(True)
+    with pytest.raises(TypeError, match="n_vectors"):
+        tangent_vectors(linear_encoder(2), torch.rand(1, 28, 28), 1.0)
+
+
+def test_all_is_complete():
+    import utils.autoencoders as m
+
+    public = {n for n, v in vars(m).items() if not n.startswith("_") and getattr(v, "__module__", None) == m.__name__}
+    assert public <= set(m.__all__)
+
+
 def test_add_noise_statistics_and_reproducibility():
     x = torch.zeros(200_000)
     y = add_noise(x, 0.5, torch.Generator().manual_seed(0))
@@ -241,11 +258,42 @@ def test_code_jacobian_matches_autograd_functional():
     torch.testing.assert_close(code_jacobian(enc, x), expected)
 
 
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")),
+]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("gen_device", DEVICES)
+def test_add_noise_draws_on_the_generators_device(device, gen_device):
+    """The generator may live on any device; the noise comes back on x's device and dtype."""
+    x = torch.zeros(4, 1, 28, 28, device=device, dtype=torch.float64)
+    y1 = add_noise(x, 0.5, torch.Generator(device=gen_device).manual_seed(0))
+    y2 = add_noise(x, 0.5, torch.Generator(device=gen_device).manual_seed(0))
+    assert y1.device.type == device and y1.dtype == torch.float64
+    torch.testing.assert_close(y1, y2)
+    assert 0.4 < y1.std().item() < 0.6
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_train_and_tangent_vectors_on_device(device):
+    torch.manual_seed(0)
+    X = torch.rand(64, 1, 28, 28, device=device)
+    model = Autoencoder(conv_encoder(2, (4, 8)), conv_decoder(2, (8, 4))).to(device)
+    hist = train_autoencoder(model, X, 5, batch_size=16, noise_std=0.1, generator=torch.Generator(device=device).manual_seed(0))
+    assert len(hist["loss"]) == 5 and all(math.isfinite(v) for v in hist["loss"])
+    tv = tangent_vectors(model.encoder, X[0], 2)
+    assert isinstance(tv, TangentVectors) and tv.vectors.device.type == device
+
+
 def test_tangent_vectors_are_orthonormal_top_singular_directions():
     torch.manual_seed(0)
     enc = conv_encoder(6, (4, 8))
     x = torch.rand(1, 28, 28)
-    V, s = tangent_vectors(enc, x, 3)
+    result = tangent_vectors(enc, x, 3)
+    assert isinstance(result, TangentVectors)
+    V, s = result.vectors, result.singular_values
     assert V.shape == (3, 1, 28, 28)
     Vf = V.reshape(3, -1)
     torch.testing.assert_close(Vf @ Vf.T, torch.eye(3), atol=1e-5, rtol=0)

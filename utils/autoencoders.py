@@ -3,10 +3,10 @@
 An encoder f maps an image x to a short code c = f(x); a decoder g maps the
 code back, x_hat = g(c); both are trained to make x_hat close to x. With a
 Gaussian likelihood x ~ N(g(c), sigma^2 I), maximizing the log-likelihood is
-minimizing the squared error (seed 004, "Autoencoders (AE)"). With identity
+minimizing the squared error (the NTHU lecture, slide 'Autoencoders (AE)'). With identity
 activations and that squared error the autoencoder finds the PCA subspace
-(seed 002, "The Architecture of Autoencoder"); non-linear and convolutional
-encoders reconstruct better (seed 001, "Autoencoders").
+(the GWU lecture, slide 'The Architecture of Autoencoder'); non-linear and convolutional
+encoders reconstruct better (the AE/VAE/GAN lecture, slide 'Autoencoders').
 
 Builders (each returns an ``nn.Module``; images are ``(N, 1, 28, 28)`` in [0, 1]):
 
@@ -18,19 +18,22 @@ Builders (each returns an ``nn.Module``; images are ``(N, 1, 28, 28)`` in [0, 1]
 Then :class:`Autoencoder` glues an encoder and a decoder, :func:`train_autoencoder`
 trains it (plain or denoising) and :func:`reconstruction_error` measures it.
 :func:`code_jacobian`, :func:`tangent_vectors` and :func:`contractive_penalty`
-look at how the code moves with the input (seed 004, "Getting Tangent Vectors").
+look at how the code moves with the input (the NTHU lecture, slides 'Getting Tangent Vectors').
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 from torch import nn
 from torch.func import jacrev, vmap
 
+from utils import rng
 from utils.training import minibatches, mlp, train
+from utils.validation import check_choice, check_nonnegative_float, check_positive_float, check_positive_int, check_tensor
 
 __all__ = [
     "linear_encoder",
@@ -44,6 +47,7 @@ __all__ = [
     "train_autoencoder",
     "reconstruction_error",
     "code_jacobian",
+    "TangentVectors",
     "tangent_vectors",
     "contractive_penalty",
 ]
@@ -56,26 +60,17 @@ LEAK = 0.2  # leaky-ReLU slope in the convolutional builders: with plain ReLU a 
 # ----------------------------------------------------------------------------- checks
 
 
-def _check_positive_int(value: object, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value
-
-
 def _check_shape(shape: Sequence[int], name: str) -> tuple[int, ...]:
+    """A non-empty tuple of positive ints (TypeError for a non-int entry, ValueError for a bad value)."""
     shape = tuple(shape)
-    if not shape or any(not isinstance(s, int) or isinstance(s, bool) or s <= 0 for s in shape):
+    if not shape:
         raise ValueError(f"{name} must be a non-empty tuple of positive ints, got {shape}")
-    return shape
+    return tuple(check_positive_int(s, f"{name}[{i}]") for i, s in enumerate(shape))
 
 
 def _check_hidden(hidden: Sequence[int], name: str = "hidden") -> tuple[int, ...]:
-    hidden = tuple(hidden)
-    if any(not isinstance(h, int) or isinstance(h, bool) or h <= 0 for h in hidden):
-        raise ValueError(f"{name} must hold positive ints, got {hidden}")
-    return hidden
+    """A (possibly empty) tuple of positive ints."""
+    return tuple(check_positive_int(h, f"{name}[{i}]") for i, h in enumerate(tuple(hidden)))
 
 
 def _model_device(model: nn.Module, fallback: torch.Tensor) -> torch.device:
@@ -84,15 +79,9 @@ def _model_device(model: nn.Module, fallback: torch.Tensor) -> torch.device:
     return fallback.device if first is None else first.device
 
 
-def _check_images(x: torch.Tensor, name: str = "x") -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
-    if x.ndim < 2 or len(x) == 0:
-        raise ValueError(f"{name} must be a non-empty batch (N, ...), got shape {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or inf")
+def _check_batch(x: object, name: str) -> torch.Tensor:
+    """A non-empty finite floating-point batch ``(N, ...)`` of any trailing shape."""
+    return check_tensor(x, name, min_ndim=2)
 
 
 # ----------------------------------------------------------------------------- builders
@@ -112,10 +101,10 @@ def linear_encoder(code_dim: int, in_shape: Sequence[int] = MNIST_SHAPE) -> nn.M
         TypeError, ValueError: on a non-positive ``code_dim`` or a bad ``in_shape``.
 
     References:
-        Seed 002, "The Architecture of Autoencoder" (identity activations and MSE give PCA);
+        the GWU lecture, slide 'The Architecture of Autoencoder' (identity activations and MSE give PCA);
         Baldi and Hornik (1989), *Neural networks and principal component analysis*.
     """
-    k = _check_positive_int(code_dim, "code_dim")
+    k = check_positive_int(code_dim, "code_dim")
     d = math.prod(_check_shape(in_shape, "in_shape"))
     return nn.Sequential(nn.Flatten(), nn.Linear(d, k))
 
@@ -135,7 +124,7 @@ def linear_decoder(code_dim: int, out_shape: Sequence[int] = MNIST_SHAPE) -> nn.
     Raises:
         TypeError, ValueError: on a non-positive ``code_dim`` or a bad ``out_shape``.
     """
-    k = _check_positive_int(code_dim, "code_dim")
+    k = check_positive_int(code_dim, "code_dim")
     out_shape = _check_shape(out_shape, "out_shape")
     return nn.Sequential(nn.Linear(k, math.prod(out_shape)), nn.Unflatten(1, out_shape))
 
@@ -155,9 +144,9 @@ def mlp_encoder(code_dim: int, hidden: Sequence[int] = (512, 256), in_shape: Seq
         TypeError, ValueError: on a non-positive ``code_dim`` or bad ``hidden`` / ``in_shape``.
 
     References:
-        Seed 002, "The Architecture of Stacked Autoencoder"; Hinton and Salakhutdinov (2006).
+        the GWU lecture, slide 'The Architecture of Stacked Autoencoder'; Hinton and Salakhutdinov (2006).
     """
-    k = _check_positive_int(code_dim, "code_dim")
+    k = check_positive_int(code_dim, "code_dim")
     d = math.prod(_check_shape(in_shape, "in_shape"))
     return nn.Sequential(nn.Flatten(), mlp([d, *_check_hidden(hidden), k]))
 
@@ -176,7 +165,7 @@ def mlp_decoder(code_dim: int, hidden: Sequence[int] = (256, 512), out_shape: Se
     Raises:
         TypeError, ValueError: on a non-positive ``code_dim`` or bad ``hidden`` / ``out_shape``.
     """
-    k = _check_positive_int(code_dim, "code_dim")
+    k = check_positive_int(code_dim, "code_dim")
     out_shape = _check_shape(out_shape, "out_shape")
     net = mlp([k, *_check_hidden(hidden), math.prod(out_shape)], out_activation=nn.Sigmoid())
     return nn.Sequential(net, nn.Unflatten(1, out_shape))
@@ -198,9 +187,9 @@ def conv_encoder(code_dim: int, channels: Sequence[int] = (16, 32)) -> nn.Module
         TypeError, ValueError: on a non-positive ``code_dim`` or ``channels`` not two positive ints.
 
     References:
-        Seed 004, "Convolutional Autoencoders" (convolution down, deconvolution / upsampling up).
+        the NTHU lecture, slide 'Convolutional Autoencoders' (convolution down, deconvolution / upsampling up).
     """
-    k = _check_positive_int(code_dim, "code_dim")
+    k = check_positive_int(code_dim, "code_dim")
     c1, c2 = _check_two_channels(channels)
     return nn.Sequential(
         nn.Conv2d(1, c1, 3, stride=2, padding=1),  # 28 -> 14
@@ -212,7 +201,7 @@ def conv_encoder(code_dim: int, channels: Sequence[int] = (16, 32)) -> nn.Module
     )
 
 
-def conv_decoder(code_dim: int, channels: Sequence[int] = (32, 16)) -> nn.Module:
+def conv_decoder(code_dim: int, channels: Sequence[int] = (32, 16), mean_pixel: float = 0.13) -> nn.Module:
     """A convolutional decoder mirroring :func:`conv_encoder`: linear, then two stride-2 transposed convolutions.
 
     k -> 7x7 (``channels[0]``) -> 14x14 (``channels[1]``) -> 28x28 (1 channel, sigmoid), with
@@ -221,31 +210,43 @@ def conv_decoder(code_dim: int, channels: Sequence[int] = (32, 16)) -> nn.Module
     Args:
         code_dim: k, the code size.
         channels: the channels at 7x7 and at 14x14.
+        mean_pixel: the data's mean intensity in (0, 1) (MNIST: 0.13); the last layer's bias starts
+            at its logit, so the untrained decoder outputs about the background, not 0.5 everywhere.
+            From a bias of 0, the first Adam steps push every output logit down together (most
+            pixels are 0) and can overshoot into a saturated sigmoid: every output ~ 0, zero
+            gradient, a loss stuck at E[x^2] ~ 0.11 (seen with k = 2, channels (64, 32), lr 2e-3).
 
     Returns:
         A module mapping ``(N, k)`` -> ``(N, 1, 28, 28)`` with values in (0, 1).
 
     Raises:
-        TypeError, ValueError: on a non-positive ``code_dim`` or ``channels`` not two positive ints.
+        TypeError, ValueError: on a non-positive ``code_dim``, ``channels`` not two positive ints,
+            or ``mean_pixel`` outside (0, 1).
     """
-    k = _check_positive_int(code_dim, "code_dim")
+    k = check_positive_int(code_dim, "code_dim")
     c1, c2 = _check_two_channels(channels)
+    mean_pixel = check_positive_float(mean_pixel, "mean_pixel")
+    if mean_pixel >= 1:
+        raise ValueError(f"mean_pixel must lie in (0, 1), got {mean_pixel}")
+    last = nn.ConvTranspose2d(c2, 1, 4, stride=2, padding=1)  # 14 -> 28
+    with torch.no_grad():
+        last.bias.fill_(math.log(mean_pixel / (1 - mean_pixel)))
     return nn.Sequential(
         nn.Linear(k, c1 * 7 * 7),
         nn.LeakyReLU(LEAK),
         nn.Unflatten(1, (c1, 7, 7)),
         nn.ConvTranspose2d(c1, c2, 4, stride=2, padding=1),  # 7 -> 14
         nn.LeakyReLU(LEAK),
-        nn.ConvTranspose2d(c2, 1, 4, stride=2, padding=1),  # 14 -> 28
+        last,
         nn.Sigmoid(),
     )
 
 
 def _check_two_channels(channels: Sequence[int]) -> tuple[int, int]:
     channels = tuple(channels)
-    if len(channels) != 2 or any(not isinstance(c, int) or isinstance(c, bool) or c <= 0 for c in channels):
+    if len(channels) != 2:
         raise ValueError(f"channels must be two positive ints, got {channels}")
-    return channels  # type: ignore[return-value]
+    return check_positive_int(channels[0], "channels[0]"), check_positive_int(channels[1], "channels[1]")
 
 
 # ----------------------------------------------------------------------------- the model
@@ -293,7 +294,8 @@ def add_noise(x: torch.Tensor, noise_std: float, generator: torch.Generator | No
     Args:
         x: a batch, any shape, floating point.
         noise_std: sigma >= 0, in the data's units (pixel intensities in [0, 1]).
-        generator: a CPU ``torch.Generator`` for reproducible noise (None: torch's global one).
+        generator: a ``torch.Generator`` on any device, for reproducible noise (None: torch's global one);
+            the noise is drawn on its device and moved to ``x``'s.
 
     Returns:
         The noisy batch, same shape, device and dtype as ``x`` (not clipped).
@@ -304,15 +306,13 @@ def add_noise(x: torch.Tensor, noise_std: float, generator: torch.Generator | No
 
     References:
         Vincent et al. (2008), *Extracting and composing robust features with denoising autoencoders*;
-        seed 004, "Learning Manifolds II".
+        the NTHU lecture, slide 'Learning Manifolds II'.
     """
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point torch.Tensor, got {getattr(x, 'dtype', type(x).__name__)}")
-    if not math.isfinite(noise_std) or noise_std < 0:
-        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
+    check_tensor(x, "x", non_empty=False)
+    noise_std = check_nonnegative_float(noise_std, "noise_std")
     if noise_std == 0:
         return x
-    eps = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+    eps = rng.randn(x.shape, generator, device=x.device, dtype=x.dtype)
     return x + noise_std * eps
 
 
@@ -340,7 +340,7 @@ def train_autoencoder(
         batch_size: examples per step, in 1..N.
         lr: Adam's learning rate, positive.
         noise_std: the denoising corruption's standard deviation, >= 0.
-        generator: a CPU ``torch.Generator`` for the shuffles and the noise.
+        generator: a ``torch.Generator`` on any device, for the shuffles and the noise.
         desc: the progress bar's label.
         schedule: ``"constant"`` learning rate, or ``"cosine"``: decay from ``lr`` to 0 over
             ``n_steps`` (less minibatch noise at the end of a short run).
@@ -353,21 +353,18 @@ def train_autoencoder(
         FloatingPointError: if the loss becomes NaN or inf.
 
     References:
-        Seed 004, "Autoencoders (AE)": max log-likelihood under x ~ N(mu, sigma^2 I) = min squared error.
+        the NTHU lecture, slide 'Autoencoders (AE)': max log-likelihood under x ~ N(mu, sigma^2 I) = min squared error.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    _check_images(x_train, "x_train")
-    _check_positive_int(n_steps, "n_steps")
-    _check_positive_int(batch_size, "batch_size")
+    _check_batch(x_train, "x_train")
+    check_positive_int(n_steps, "n_steps")
+    check_positive_int(batch_size, "batch_size")
     if batch_size > len(x_train):
         raise ValueError(f"batch_size must be at most len(x_train) = {len(x_train)}, got {batch_size}")
-    if not lr > 0 or not math.isfinite(lr):
-        raise ValueError(f"lr must be a positive number, got {lr}")
-    if not math.isfinite(noise_std) or noise_std < 0:
-        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
-    if schedule not in ("constant", "cosine"):
-        raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
+    check_positive_float(lr, "lr")
+    check_nonnegative_float(noise_std, "noise_std")
+    check_choice(schedule, "schedule", ("constant", "cosine"))
     if next(iter(model.parameters()), None) is None:
         raise ValueError("model has no parameters to train")
     device = _model_device(model, x_train)
@@ -408,8 +405,8 @@ def reconstruction_error(model: nn.Module, x: torch.Tensor, batch_size: int = 10
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    _check_images(x, "x")
-    _check_positive_int(batch_size, "batch_size")
+    _check_batch(x, "x")
+    check_positive_int(batch_size, "batch_size")
     device = _model_device(model, x)
     was_training = model.training
     model.eval()
@@ -427,6 +424,19 @@ def reconstruction_error(model: nn.Module, x: torch.Tensor, batch_size: int = 10
 # ----------------------------------------------------------------------------- tangent vectors
 
 
+class TangentVectors(NamedTuple):
+    """The result of :func:`tangent_vectors`.
+
+    Attributes:
+        vectors: ``(n_vectors, *shape)``, the top right-singular vectors of J(x) (columns of V,
+            i.e. rows of V^T), orthonormal when flattened.
+        singular_values: ``(min(k, d),)``, all singular values of J(x), decreasing.
+    """
+
+    vectors: torch.Tensor
+    singular_values: torch.Tensor
+
+
 def code_jacobian(encoder: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The Jacobian J(x) = dc/dx of the code with respect to one input, flattened.
 
@@ -441,9 +451,9 @@ def code_jacobian(encoder: nn.Module, x: torch.Tensor) -> torch.Tensor:
         TypeError, ValueError: if ``x`` is not a finite floating-point tensor.
 
     References:
-        Seed 004, "Getting Tangent Vectors II".
+        the NTHU lecture, slide 'Getting Tangent Vectors II'.
     """
-    _check_images(x[None], "x")
+    _check_batch(x[None], "x")
     shape = x.shape
 
     def code_of_flat(v: torch.Tensor) -> torch.Tensor:
@@ -452,10 +462,11 @@ def code_jacobian(encoder: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return jacrev(code_of_flat)(x.reshape(-1))
 
 
-def tangent_vectors(encoder: nn.Module, x: torch.Tensor, n_vectors: int) -> tuple[torch.Tensor, torch.Tensor]:
+def tangent_vectors(encoder: nn.Module, x: torch.Tensor, n_vectors: int) -> TangentVectors:
     """Directions of input space that change the code most: the top right-singular vectors of J(x).
 
-    With J(x) = U D V^T, the tangent vectors are the rows of V^T for the largest singular values.
+    With J(x) = U D V^T, the tangent vectors are the columns of V (the rows of V^T) for the
+    largest singular values (the slide says "rows of V": see the chapter's erratum).
 
     Args:
         encoder: maps ``(N, *shape)`` -> ``(N, k)``.
@@ -463,22 +474,23 @@ def tangent_vectors(encoder: nn.Module, x: torch.Tensor, n_vectors: int) -> tupl
         n_vectors: how many, 1 <= n_vectors <= min(k, d).
 
     Returns:
-        vectors: ``(n_vectors, *shape)``, orthonormal when flattened.
-        singular_values: ``(min(k, d),)``, all of D, decreasing.
+        A :class:`TangentVectors` ``(vectors, singular_values)``:
+        vectors ``(n_vectors, *shape)``, orthonormal when flattened;
+        singular_values ``(min(k, d),)``, all of D, decreasing.
         Both are detached from the autograd graph (use :func:`code_jacobian` to differentiate).
 
     Raises:
         ValueError: if ``n_vectors`` is out of range.
 
     References:
-        Seed 004, "Getting Tangent Vectors II-III"; Rifai et al. (2011), *The manifold tangent classifier*.
+        the NTHU lecture, slide 'Getting Tangent Vectors II-III'; Rifai et al. (2011), *The manifold tangent classifier*.
     """
     J = code_jacobian(encoder, x)
-    _check_positive_int(n_vectors, "n_vectors")
+    check_positive_int(n_vectors, "n_vectors")
     if n_vectors > min(J.shape):
         raise ValueError(f"n_vectors must be at most min(k, d) = {min(J.shape)}, got {n_vectors}")
     _, s, Vh = torch.linalg.svd(J.detach(), full_matrices=False)
-    return Vh[:n_vectors].reshape(n_vectors, *x.shape), s
+    return TangentVectors(Vh[:n_vectors].reshape(n_vectors, *x.shape), s)
 
 
 def contractive_penalty(encoder: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -497,9 +509,9 @@ def contractive_penalty(encoder: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
     References:
         Rifai et al. (2011), *Contractive auto-encoders: explicit invariance during feature extraction*;
-        Goodfellow, Bengio and Courville (2016), *Deep Learning*, section 14.7; seed 004, "Learning Manifolds I".
+        Goodfellow, Bengio and Courville (2016), *Deep Learning*, section 14.7; the NTHU lecture, slide 'Learning Manifolds I'.
     """
-    _check_images(x, "x")
+    _check_batch(x, "x")
     shape = x.shape[1:]
 
     def code_of_flat(v: torch.Tensor) -> torch.Tensor:
