@@ -13,7 +13,6 @@ never increases: each step minimizes it over one block of variables.
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import NamedTuple
 
