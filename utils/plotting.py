@@ -31,11 +31,14 @@ def new_axes(
 
     Args:
         ncols, nrows: the grid of panels.
-        size: each panel's side in inches; None makes the row as wide as the book's text
-            (:data:`TEXT_WIDTH`, panels at most 5 inches square).
+        size: each panel's side in inches (square panels); None makes the row as wide as the
+            book's text (:data:`TEXT_WIDTH`): a single panel is then TEXT_WIDTH x 5 inches,
+            several panels are square.
     """
     if size is None:
-        size = min(TEXT_WIDTH / ncols, 5.0)
+        width = TEXT_WIDTH / ncols
+        height = 5.0 if ncols == 1 else width
+        return plt.subplots(nrows, ncols, figsize=(TEXT_WIDTH, height * nrows), dpi=DPI, **kwargs)
     return plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), dpi=DPI, **kwargs)
 
 
