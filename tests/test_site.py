@@ -107,3 +107,32 @@ def test_gallery_takes_the_tagged_or_first_figure_and_tolerates_missing_chapters
     nbformat.write(nb, tmp_path / "01_a.ipynb")
     extract_gallery([tmp_path / "01_a.ipynb"], tmp_path / "gallery")
     assert (tmp_path / "gallery" / "01_a.png").read_bytes() == b"first"
+
+
+# Figures are drawn at dpi 100 and shown in a text column of about 680-780 px (see utils/plotting.py):
+# ticks and legends keep the rcParams' 11 pt (9.2 pt or more as displayed); a cell may set a font
+# explicitly (crowded annotations, panel titles) but never below 10 pt.
+SMALL_FONT = re.compile(r"""(?:fontsize|labelsize|font_size)\s*=\s*(?:(?P<size>\d+(?:\.\d+)?)|["'](?:x-|xx-)?small["'])""")
+
+
+def test_figures_do_not_set_fonts_below_the_readable_minimum():
+    import nbformat
+
+    offenders = []
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            if cell.cell_type != "code":
+                continue
+            for match in SMALL_FONT.finditer(cell.source):
+                if match["size"] is None or float(match["size"]) < 10:
+                    offenders.append(f"{path.name} cell {index}: {match.group(0)}")
+    assert not offenders, "fonts too small to read on the website:\n" + "\n".join(offenders)
+
+
+def test_plotting_defaults_are_readable():
+    import matplotlib.pyplot as plt
+
+    import utils.plotting  # noqa: F401  (sets the rcParams)
+
+    for key in ("xtick.labelsize", "ytick.labelsize", "legend.fontsize"):
+        assert float(plt.rcParams[key]) >= 11, key
