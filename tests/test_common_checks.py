@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import torch
 
-from utils import data, divergences, gan, kmeans, metrics, nmf, pca, rng, training, transport, vae, wgan
+from utils import data, diffusion, divergences, flows, gan, kmeans, metrics, nmf, pca, rng, training, transport, vae, wgan
 
 
 def _t(*shape: int, seed: int = 0, positive: bool = False) -> torch.Tensor:
@@ -80,6 +80,11 @@ CASES = [
     Case(data.sample_swiss_roll, lambda: {"n": 10}, (), (), ("n",)),
     Case(data.sample_checkerboard, lambda: {"n": 10}, (), (), ("n",)),
     Case(training.mlp, lambda: {"sizes": [2, 3]}, (), (), ()),
+    Case(flows.dequantize, lambda: {"x": torch.rand(4, 3)}, ("x",), (), ("levels",)),
+    Case(flows.logit_transform, lambda: {"y": torch.rand(4, 3)}, ("y",)),
+    Case(flows.glow_mnist, lambda: {"n_steps": 1, "hidden": 4}, (), (), ("n_steps", "hidden")),
+    Case(diffusion.ddpm_loss, lambda: {"model": diffusion.MLPDenoiser(2, hidden=8, n_layers=1), "x0": _t(4, 2), "schedule": diffusion.linear_beta_schedule(10, 1e-3, 0.2)}, ("x0",)),
+    Case(diffusion.variational_bound, lambda: {"model": diffusion.MLPDenoiser(2, hidden=8, n_layers=1), "x0": _t(4, 2), "schedule": diffusion.linear_beta_schedule(10, 1e-3, 0.2)}, ("x0",)),
     Case(rng.randn, lambda: {"shape": (2,)}, (), (), ()),
 ]
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.func import jacrev
 
+from utils import flows as F
 from utils.flows import (
     ActNorm,
     AdditiveCoupling,
@@ -162,3 +163,46 @@ def test_bad_inputs():
         Permute([0, 0, 1])
     with pytest.raises(ValueError, match="channels"):
         ActNorm(3)(torch.zeros(2, 4))
+
+
+def test_dequantize_and_logit_transform():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (3, 1, 2, 2), generator=gen).float() / 255
+    y = F.dequantize(x, generator=gen)
+    assert bool(((y * 256).floor() == (x * 255).round()).all())  # the noise stays inside each pixel's bin
+    assert bool(((y >= 0) & (y < 1)).all())
+    y64 = y.double()
+    z, log_det = F.logit_transform(y64)
+    brute = torch.stack([torch.log(torch.autograd.functional.jacobian(lambda v: F.logit_transform(v[None])[0][0], v).reshape(4, 4).diagonal()).sum() for v in y64])
+    assert torch.allclose(log_det, brute, atol=1e-10)
+    assert torch.isfinite(F.logit_transform(torch.tensor([[0.0, 1.0]]))[0]).all()
+    with pytest.raises(ValueError, match="x must lie in"):
+        F.dequantize(torch.tensor([[1.5]]))
+    with pytest.raises(ValueError, match="alpha"):
+        F.logit_transform(y, alpha=0.5)
+
+
+def test_conv_affine_coupling_inverse_and_log_det():
+    torch.manual_seed(0)
+    layer = F.ConvAffineCoupling(4, hidden=8).double()
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    x = torch.randn(3, 4, 2, 2, dtype=torch.float64)
+    z, log_det = layer(x)
+    assert torch.allclose(layer.inverse(z), x, atol=1e-10)
+    for v, ld in zip(x, log_det):
+        jac = torch.func.jacrev(lambda u: layer(u[None])[0][0].reshape(-1))(v).reshape(16, 16)
+        assert torch.allclose(torch.linalg.slogdet(jac).logabsdet, ld, atol=1e-9)
+    with pytest.raises(ValueError, match="channels"):
+        layer(torch.randn(1, 3, 2, 2, dtype=torch.float64))
+
+
+def test_glow_mnist_samples_in_latent_shape():
+    flow = F.glow_mnist(n_steps=1, hidden=8, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(2, 1, 28, 28)
+    z, _ = flow(x)
+    assert z.shape == (2, *flow.latent_shape) and torch.allclose(flow.inverse(z), x, atol=1e-4)
+    assert flow.sample(3, generator=torch.Generator().manual_seed(1)).shape == (3, 1, 28, 28)
+    with pytest.raises(ValueError, match="latent_shape"):
+        F.Flow([], (1, 4, 4), latent_shape=(5, 1, 1))

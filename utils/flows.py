@@ -20,7 +20,13 @@ and a Jacobian whose determinant costs O(d), not the O(d^3) of a dense one:
 * :class:`InvertibleConv1x1` (Glow, section 3.2; the NTHU lecture, "Glow"): a learned
   channel-mixing matrix W with log-det H * W * log |det W|, plain or LU-parameterized
   (W = P L (U + diag(s)), so the log-det is sum log |s| and W is invertible by construction);
+* :class:`ConvAffineCoupling`: RealNVP's affine coupling for images, half of the channels
+  conditioning a scale and shift of the other half through a small convolutional network;
 * :class:`Permute` and :class:`Squeeze` (log-det 0).
+
+For images of integers, :func:`dequantize` adds uniform noise (a density on [0, 1]^D) and
+:func:`logit_transform` maps [0, 1] to the real line, each with its log-det, so that
+:func:`bits_per_dim` reports the discrete data's negative log-likelihood.
 
 :class:`Flow` stacks them and gives ``log_prob`` and ``sample``. Inputs are ``(N, d)``
 vectors for the vector layers and ``(N, C, H, W)`` images for ActNorm and the 1x1 convolution.
@@ -45,7 +51,11 @@ __all__ = [
     "InvertibleConv1x1",
     "Permute",
     "Squeeze",
+    "ConvAffineCoupling",
     "Flow",
+    "glow_mnist",
+    "dequantize",
+    "logit_transform",
     "standard_normal_log_prob",
     "bits_per_dim",
 ]
@@ -73,6 +83,67 @@ def bits_per_dim(nll_nats: torch.Tensor | float, n_dims: int) -> torch.Tensor:
     """
     check_positive_int(n_dims, "n_dims")
     return torch.as_tensor(nll_nats) / (n_dims * math.log(2.0))
+
+
+def dequantize(x: torch.Tensor, generator: torch.Generator | None = None, levels: int = 256) -> torch.Tensor:
+    """Uniform dequantization: y = (k + u) / levels for pixel values x = k / (levels - 1), u ~ U[0, 1).
+
+    A continuous density on y in [0, 1)^D gives the discrete x a probability of at least
+    exp(E_u log p(y)) / levels^D (Theis et al. 2016, section 3.1): so the discrete NLL in nats is
+    at most the continuous one plus D log(levels), the correction inside :func:`bits_per_dim`'s usual use.
+
+    Args:
+        x: images ``(N, ...)`` with values k / (levels - 1), k in 0..levels-1 (e.g. MNIST in [0, 1]).
+        generator: for u.
+        levels: the number of pixel values, at least 2.
+
+    Returns:
+        y, the shape of ``x``, in [0, 1).
+
+    Raises:
+        TypeError, ValueError: for a bad tensor, values outside [0, 1] or a bad ``levels``.
+
+    References:
+        Dinh et al. (2017), section 4.1; Theis, van den Oord and Bethge (2016), section 3.1.
+    """
+    check_tensor(x, "x", min_ndim=1)
+    check_positive_int(levels, "levels")
+    if levels < 2:
+        raise ValueError(f"levels must be at least 2, got {levels}")
+    if bool((x < 0).any()) or bool((x > 1).any()):
+        raise ValueError("x must lie in [0, 1]")
+    k = torch.round(x * (levels - 1))
+    return (k + rng.rand(x.shape, generator, device=x.device, dtype=x.dtype)) / levels
+
+
+def logit_transform(y: torch.Tensor, alpha: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
+    """Map [0, 1] to the real line: z = logit(alpha + (1 - 2 alpha) y), with its log-det.
+
+    The squeeze into [alpha, 1 - alpha] keeps z finite at y = 0 or 1. Per dimension,
+    dz/dy = (1 - 2 alpha) / (y' (1 - y')) with y' = alpha + (1 - 2 alpha) y.
+
+    Args:
+        y: ``(N, ...)`` in [0, 1].
+        alpha: in [0, 0.5).
+
+    Returns:
+        (z of the shape of ``y``, log |det dz/dy| ``(N,)`` in nats).
+
+    Raises:
+        TypeError, ValueError: for a bad tensor, values outside [0, 1] or a bad ``alpha``.
+
+    References:
+        Dinh et al. (2017), section 4.1 (alpha = 0.05).
+    """
+    check_tensor(y, "y", min_ndim=1)
+    if not isinstance(alpha, float) or not 0 <= alpha < 0.5:
+        raise ValueError(f"alpha must be a float in [0, 0.5), got {alpha!r}")
+    if bool((y < 0).any()) or bool((y > 1).any()):
+        raise ValueError("y must lie in [0, 1]")
+    y = alpha + (1 - 2 * alpha) * y
+    z = torch.log(y) - torch.log1p(-y)
+    log_det = (math.log(1 - 2 * alpha) - torch.log(y) - torch.log1p(-y)).flatten(1).sum(1)
+    return z, log_det
 
 
 def _check_vectors(x: torch.Tensor, d: int, name: str = "x") -> None:
@@ -350,24 +421,87 @@ class Squeeze(nn.Module):
         return z.reshape(n, c, 2, 2, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, c, 2 * h, 2 * w)
 
 
+class ConvAffineCoupling(nn.Module):
+    """RealNVP's affine coupling for images: the first half of the channels scales and shifts the rest.
+
+    z_a = x_a, z_b = x_b * exp(s(x_a)) + t(x_a), with s, t from a small CNN (3x3, 1x1, 3x3
+    convolutions; the last one starts at zero, so the layer starts as the identity). The
+    Jacobian is block-triangular with diagonal exp(s): log |det J| = sum of s over the channels,
+    height and width of x_b. The log-scale is bounded with tanh times a learned factor.
+
+    Args:
+        n_channels: C, at least 2 (the first C // 2 condition the others).
+        hidden: the CNN's width.
+
+    References:
+        Dinh et al. (2017), section 3.4-3.5 (channel-wise masking); Kingma and Dhariwal (2018), table 1.
+    """
+
+    def __init__(self, n_channels: int, hidden: int = 32) -> None:
+        super().__init__()
+        check_positive_int(n_channels, "n_channels")
+        check_positive_int(hidden, "hidden")
+        if n_channels < 2:
+            raise ValueError(f"n_channels must be at least 2, got {n_channels}")
+        self.c_a = n_channels // 2
+        c_b = n_channels - self.c_a
+        self.net = nn.Sequential(
+            nn.Conv2d(self.c_a, hidden, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(hidden, hidden, 1), nn.ReLU(),
+            nn.Conv2d(hidden, 2 * c_b, 3, padding=1),
+        )
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+        self.scale = nn.Parameter(torch.zeros(1, c_b, 1, 1))
+
+    def _s_t(self, x_a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        s, t = self.net(x_a).chunk(2, dim=1)
+        return self.scale.exp() * torch.tanh(s), t
+
+    def _check(self, x: torch.Tensor, name: str) -> None:
+        check_tensor(x, name, ndim=4)
+        if x.shape[1] != self.c_a + self.net[-1].out_channels // 2:
+            raise ValueError(f"{name} must have {self.c_a + self.net[-1].out_channels // 2} channels, got shape {tuple(x.shape)}")
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, C, H, W)`` -> (z, log_det ``(N,)``) in nats."""
+        self._check(x, "x")
+        x_a, x_b = x[:, : self.c_a], x[:, self.c_a :]
+        s, t = self._s_t(x_a)
+        return torch.cat([x_a, x_b * s.exp() + t], dim=1), s.flatten(1).sum(1)
+
+    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        """``(N, C, H, W)`` -> x: x_b = (z_b - t) exp(-s), with s, t from the unchanged z_a = x_a."""
+        self._check(z, "z")
+        z_a, z_b = z[:, : self.c_a], z[:, self.c_a :]
+        s, t = self._s_t(z_a)
+        return torch.cat([z_a, (z_b - t) * (-s).exp()], dim=1)
+
+
 class Flow(nn.Module):
     """A stack of invertible layers with a standard-normal base: an exact density model.
 
     Args:
         layers: modules with ``forward(x) -> (z, log_det)`` and ``inverse(z) -> x``.
         event_shape: the shape of one example, e.g. ``(2,)`` or ``(1, 28, 28)``.
+        latent_shape: the shape of its code z, if the layers reshape it (a :class:`Squeeze` does);
+            ``event_shape`` by default.
 
     References:
         Rezende and Mohamed (2015), *Variational inference with normalizing flows*, eq. (1)-(3);
         the NTHU lecture, "Flow-based Models".
     """
 
-    def __init__(self, layers: Sequence[nn.Module], event_shape: Sequence[int]) -> None:
+    def __init__(self, layers: Sequence[nn.Module], event_shape: Sequence[int], latent_shape: Sequence[int] | None = None) -> None:
         super().__init__()
         self.layers = nn.ModuleList(layers)
         self.event_shape = tuple(event_shape)
-        for i, s in enumerate(self.event_shape):
-            check_positive_int(s, f"event_shape[{i}]")
+        self.latent_shape = self.event_shape if latent_shape is None else tuple(latent_shape)
+        for name, shape in (("event_shape", self.event_shape), ("latent_shape", self.latent_shape)):
+            for i, size in enumerate(shape):
+                check_positive_int(size, f"{name}[{i}]")
+        if math.prod(self.latent_shape) != math.prod(self.event_shape):
+            raise ValueError(f"latent_shape {self.latent_shape} must hold as many numbers as event_shape {self.event_shape}")
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x ``(N, *event_shape)`` -> (z, total log |det J| ``(N,)``)."""
@@ -393,7 +527,7 @@ class Flow(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0) -> torch.Tensor:
-        """Draw n examples: z ~ N(0, temperature^2 I), x = f^-1(z). ``(n, *event_shape)``.
+        """Draw n examples: z ~ N(0, temperature^2 I) of ``latent_shape``, x = f^-1(z). ``(n, *event_shape)``.
 
         Raises:
             TypeError, ValueError: for a bad ``n`` or ``temperature``.
@@ -403,5 +537,29 @@ class Flow(nn.Module):
             raise ValueError(f"temperature must be positive, got {temperature}")
         p = next(self.parameters(), None)
         device, dtype = (p.device, p.dtype) if p is not None else ("cpu", torch.float32)
-        z = temperature * rng.randn((n, *self.event_shape), generator, device=device, dtype=dtype)
+        z = temperature * rng.randn((n, *self.latent_shape), generator, device=device, dtype=dtype)
         return self.inverse(z)
+
+
+def glow_mnist(n_steps: int = 4, hidden: int = 32, generator: torch.Generator | None = None) -> Flow:
+    """A small single-scale Glow for 1x28x28 images in logit space.
+
+    Squeeze to 4x14x14, then ``n_steps`` Glow steps (ActNorm, LU 1x1 convolution, affine
+    coupling), a second squeeze to 16x7x7 and ``n_steps`` more. Unlike Glow it does not factor
+    half of the variables out at each scale (a simplification: one scale of latents, 784 of them).
+
+    Args:
+        n_steps: Glow steps per scale, positive.
+        hidden: the coupling CNNs' width.
+        generator: for the 1x1 convolutions' initial rotations.
+
+    References:
+        Kingma and Dhariwal (2018), *Glow*, figure 2 (one step of flow) and section 3.
+    """
+    check_positive_int(n_steps, "n_steps")
+    layers: list[nn.Module] = []
+    for channels in (4, 16):
+        layers.append(Squeeze())
+        for _ in range(n_steps):
+            layers += [ActNorm(channels), InvertibleConv1x1(channels, lu=True, generator=generator), ConvAffineCoupling(channels, hidden)]
+    return Flow(layers, (1, 28, 28), latent_shape=(16, 7, 7))
