@@ -18,9 +18,14 @@ References:
 
 from __future__ import annotations
 
+import argparse
+import copy
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -41,9 +46,15 @@ __all__ = [
     "ddim_step",
     "ddim_timesteps",
     "ddim_sample",
+    "VariationalBound",
+    "variational_bound",
     "timestep_embedding",
     "MLPDenoiser",
     "SmallUNet",
+    "MNIST_DDPM_PATH",
+    "MNIST_DDPM_BASE",
+    "train_mnist_ddpm",
+    "load_mnist_ddpm",
 ]
 
 Model = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -504,6 +515,90 @@ def ddim_sample(
     return x
 
 
+class VariationalBound(NamedTuple):
+    """The negative ELBO of a DDPM and its three parts, per example, in nats (eq. 5)."""
+
+    total: torch.Tensor  # (N,): prior + diffusion + decoder, an upper bound on -log p_theta(x_0)
+    prior: torch.Tensor  # (N,): L_T = KL(q(x_T | x_0) || N(0, I))
+    diffusion: torch.Tensor  # (N,): sum over t = 2..T of L_{t-1} = KL(q(x_{t-1} | x_t, x_0) || p_theta(x_{t-1} | x_t))
+    decoder: torch.Tensor  # (N,): L_0 = -log p_theta(x_0 | x_1)
+
+
+@torch.no_grad()
+def variational_bound(
+    model: Model,
+    x0: torch.Tensor,
+    schedule: NoiseSchedule,
+    variance: str = "beta",
+    generator: torch.Generator | None = None,
+) -> VariationalBound:
+    """The DDPM's variational bound on -log p_theta(x_0) for continuous data, in nats per example.
+
+    L = L_T + sum_{t=2}^T L_{t-1} + L_0 (Ho et al. eq. 5). L_T and each L_{t-1} are KLs between
+    Gaussians, in closed form; the expectation over x_t ~ q(x_t | x_0) in each L_{t-1} is estimated
+    with one sample per example and per t, so ``total`` is an unbiased estimate of the bound (its
+    average over many examples is accurate; one example's value is noisy). The reverse step is
+    p_theta(x_{t-1} | x_t) = N(mu_theta(x_t, t), sigma_t^2 I) with mu_theta from the predicted noise
+    (eq. 11). For L_0 the data are continuous, so instead of the paper's discretized decoder we use
+    the Gaussian p_theta(x_0 | x_1) = N(mu_theta(x_1, 1), beta_1 I): the bound is then on a density.
+    Cost: T evaluations of the model on the whole batch.
+
+    Args:
+        model: the noise predictor ``model(x_t, t)``.
+        x0: data ``(N, ...)``, in the coordinates the model was trained on (for data rescaled by s,
+            add sum(log s) to get the bound on the original scale).
+        schedule: the noise schedule.
+        variance: ``"beta"`` (sigma_t^2 = beta_t) or ``"posterior"`` (sigma_t^2 = betatilde_t), as in
+            :func:`ddpm_sample`; the decoder always uses beta_1.
+        generator: for the x_t samples.
+
+    Returns:
+        a :class:`VariationalBound` of float64 tensors ``(N,)``.
+
+    Raises:
+        TypeError: for a non-float ``x0`` or a bad generator.
+        ValueError: for an unknown ``variance``, or a model output of the wrong shape.
+
+    References:
+        Ho et al. (2020), eqs. (5), (11)-(12) and section 3.3; the NTHU lecture, slide "Objective".
+    """
+    schedule = _check_schedule(schedule)
+    x0 = check_tensor(x0, "x0", min_ndim=1)
+    variance = check_choice(variance, "variance", ("beta", "posterior"))
+    params = list(model.parameters()) if isinstance(model, nn.Module) else []
+    if params:  # evaluate on the model's device and dtype; a parameter-free model gets x0 as it is
+        x0 = x0.to(params[0].device, params[0].dtype)
+    device, dtype = x0.device, x0.dtype
+    n, d = x0.shape[0], x0[0].numel()
+    flat64 = lambda a: a.double().reshape(n, -1)  # noqa: E731
+    s = schedule
+    sig2 = s.betas if variance == "beta" else s.posterior_variance
+
+    abar_T = float(s.alphas_cumprod[-1])  # noqa: N806
+    mean_T = math.sqrt(abar_T) * flat64(x0)
+    prior = 0.5 * (d * (1 - abar_T) + (mean_T**2).sum(1) - d - d * math.log(1 - abar_T))
+
+    def predicted_mean(t: int) -> tuple[torch.Tensor, torch.Tensor]:
+        tt = torch.full((n,), t, dtype=torch.long, device=device)
+        xt = q_sample(x0, tt, rng.randn(x0.shape, generator=generator, device=device, dtype=dtype), s)
+        eps = model(xt, tt)
+        if eps.shape != xt.shape:
+            raise ValueError(f"model(x_t, t) must return the shape of x_t {tuple(xt.shape)}, got {tuple(eps.shape)}")
+        return xt, p_mean_from_eps(xt, tt, eps, s)
+
+    diffusion = torch.zeros(n, dtype=torch.float64, device=device)
+    for t in range(2, s.T + 1):
+        xt, mu_p = predicted_mean(t)
+        mu_q, _ = q_posterior_mean_variance(x0, xt, t, s)
+        v_q, v_p = float(s.posterior_variance[t - 1]), float(sig2[t - 1])
+        diffusion += 0.5 * (d * (v_q / v_p - 1 + math.log(v_p / v_q)) + ((flat64(mu_q) - flat64(mu_p)) ** 2).sum(1) / v_p)
+
+    _, mu_1 = predicted_mean(1)
+    beta_1 = float(s.betas[0])
+    decoder = 0.5 * (d * math.log(2 * math.pi * beta_1) + ((flat64(x0) - flat64(mu_1)) ** 2).sum(1) / beta_1)
+    return VariationalBound(prior + diffusion + decoder, prior, diffusion, decoder)
+
+
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
     """Sinusoidal embedding of integer time steps (as the Transformer's positions).
 
@@ -605,3 +700,109 @@ class SmallUNet(nn.Module):
         h = self.u2(torch.cat([self.up2(h), h1], 1), temb)  # b x 14
         h = self.u1(torch.cat([self.up1(h), h0], 1), temb)  # b x 28
         return self.out(h)
+
+
+# The chapter's MNIST noise predictor, trained once on a CPU and shipped (as data/mnist_classifier.pt is).
+MNIST_DDPM_PATH = Path(__file__).resolve().parent.parent / "data" / "mnist_ddpm.pt"
+MNIST_DDPM_BASE = 16  # SmallUNet(base=16): 115k parameters, quick enough to sample on a CPU
+
+
+def train_mnist_ddpm(
+    n_steps: int,
+    base: int = MNIST_DDPM_BASE,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    ema_decay: float = 0.999,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    path: str | Path | None = None,
+    verbose: bool = True,
+) -> tuple[SmallUNet, list[float]]:
+    """Algorithm 1 on the course's 4,000 MNIST training digits, scaled to [-1, 1], T = 1000 (linear).
+
+    Adam at ``lr`` with a cosine decay to zero; the returned model holds the exponential moving
+    average (EMA) of the weights, as Ho et al. sample from (appendix B, decay 0.9999 there).
+
+    Args:
+        n_steps: optimizer steps, positive.
+        base: the SmallUNet's channel width (a multiple of 8).
+        batch_size: images per step.
+        lr: peak learning rate; ema_decay: in [0, 1).
+        seed: fixes the data order, t and the noise (a CPU ``torch.Generator``) and the initial weights.
+        device: where to train.
+        path: if given, save the EMA ``state_dict`` there.
+        verbose: print the loss every tenth of the run.
+
+    Returns:
+        The EMA model (eval mode) and the per-step losses.
+
+    Raises:
+        TypeError, ValueError: for a non-positive ``n_steps``/``batch_size``/``lr`` or an
+            ``ema_decay`` outside [0, 1).
+    """
+    from utils.data import load_mnist
+
+    check_positive_int(n_steps, "n_steps")
+    check_positive_int(batch_size, "batch_size")
+    if not (isinstance(lr, float) and lr > 0):
+        raise ValueError(f"lr must be a positive float, got {lr!r}")
+    if not (isinstance(ema_decay, float) and 0 <= ema_decay < 1):
+        raise ValueError(f"ema_decay must be a float in [0, 1), got {ema_decay!r}")
+    torch.manual_seed(seed)
+    g = rng.make_generator(seed)
+    x = load_mnist("train")[0].to(device) * 2 - 1
+    schedule = linear_beta_schedule(1000)
+    model = SmallUNet(base=base).to(device)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_steps)
+    losses, start = [], time.perf_counter()
+    for step in range(n_steps):
+        idx = rng.randint(len(x), (batch_size,), g, device=x.device)
+        loss = ddpm_loss(model, x[idx], schedule, generator=g)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        decay.step()
+        with torch.no_grad():
+            for p_ema, p in zip(ema.parameters(), model.parameters()):
+                p_ema.lerp_(p, 1 - ema_decay)
+        losses.append(loss.item())
+        if verbose and (step + 1) % max(1, n_steps // 10) == 0:
+            recent = sum(losses[-100:]) / len(losses[-100:])
+            print(f"step {step + 1}/{n_steps}: loss {recent:.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
+    ema.eval()
+    if path is not None:
+        torch.save(ema.state_dict(), Path(path))
+    return ema, losses
+
+
+def load_mnist_ddpm(device: torch.device | str = "cpu", path: str | Path | None = None) -> SmallUNet:
+    """Load the shipped MNIST noise predictor (``data/mnist_ddpm.pt``), in eval mode.
+
+    Raises:
+        FileNotFoundError: if the file is missing (make it with ``python -m utils.diffusion train-mnist``).
+    """
+    path = MNIST_DDPM_PATH if path is None else Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; make it with: python -m utils.diffusion train-mnist")
+    model = SmallUNet(base=MNIST_DDPM_BASE)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.to(device).eval().requires_grad_(False)
+
+
+def _main(argv: list[str] | None = None) -> None:
+    """Command line: ``python -m utils.diffusion train-mnist [--steps N] [--seed S] [--out PATH]``."""
+    parser = argparse.ArgumentParser(prog="python -m utils.diffusion")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train-mnist", help="train the chapter's MNIST DDPM and write data/mnist_ddpm.pt")
+    p.add_argument("--steps", type=int, default=8000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=MNIST_DDPM_PATH)
+    args = parser.parse_args(argv)
+    train_mnist_ddpm(args.steps, seed=args.seed, path=args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    _main()
