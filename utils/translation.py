@@ -192,7 +192,7 @@ def receptive_field(net: nn.Module) -> int:
 
     References:
         Araujo, Norris and Sim (2019), *Computing receptive fields of convolutional neural
-        networks*, Distill, eq. (2); Isola et al. (2017), appendix 6.1.2 (the 70x70 PatchGAN).
+        networks*, Distill (the closed form for r); Isola et al. (2017), appendix 6.1.2 (the 70x70 PatchGAN).
     """
     if not isinstance(net, nn.Module):
         raise TypeError(f"net must be an nn.Module, got {type(net).__name__}")
@@ -612,7 +612,8 @@ def average_pool(images: torch.Tensor, factor: int = 4) -> torch.Tensor:
         TypeError, ValueError: on a bad batch, a bad factor or sizes not divisible by it.
 
     References:
-        Ledig et al. (2017), section 3.1 (low-resolution inputs by downsampling).
+        Ledig et al. (2017), section 2 (low-resolution inputs: a Gaussian filter, then downsampling by r;
+        here a plain average).
     """
     check_images(images, "images")
     check_positive_int(factor, "factor")
@@ -698,7 +699,7 @@ def psnr(output: torch.Tensor, target: torch.Tensor, max_value: float = 1.0) -> 
         TypeError, ValueError: on bad tensors, mismatched shapes or a bad ``max_value``.
 
     References:
-        Ledig et al. (2017), section 3.2 (PSNR in dB).
+        Ledig et al. (2017), section 3 (PSNR in dB).
     """
     _pair(output, target, ("output", "target"))
     max_value = check_positive_float(max_value, "max_value")
