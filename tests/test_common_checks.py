@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import torch
 
-from utils import data, diffusion, divergences, flows, gan, kmeans, metrics, nmf, pca, rng, training, transport, vae, wgan
+from utils import data, diffusion, divergences, flows, gan, kmeans, metrics, nmf, pca, rng, training, translation, transport, vae, wgan
 
 
 def _t(*shape: int, seed: int = 0, positive: bool = False) -> torch.Tensor:
@@ -86,6 +86,22 @@ CASES = [
     Case(diffusion.ddpm_loss, lambda: {"model": diffusion.MLPDenoiser(2, hidden=8, n_layers=1), "x0": _t(4, 2), "schedule": diffusion.linear_beta_schedule(10, 1e-3, 0.2)}, ("x0",)),
     Case(diffusion.variational_bound, lambda: {"model": diffusion.MLPDenoiser(2, hidden=8, n_layers=1), "x0": _t(4, 2), "schedule": diffusion.linear_beta_schedule(10, 1e-3, 0.2)}, ("x0",)),
     Case(rng.randn, lambda: {"shape": (2,)}, (), (), ()),
+    Case(translation.unet_generator, lambda: {"in_channels": 1, "channels": 2}, (), (), ("in_channels", "channels")),
+    Case(translation.patchgan_discriminator, lambda: {"in_channels": 1, "channels": 2, "n_layers": 1}, (), (), ("in_channels", "channels", "n_layers")),
+    Case(translation.patch_discriminator_loss, lambda: {"real_logits": _t(2, 1, 3, 3), "fake_logits": _t(2, 1, 3, 3, seed=1)}, ("real_logits", "fake_logits")),
+    Case(translation.pix2pix_generator_loss, lambda: {"fake_logits": _t(2, 1, 3, 3), "fake": _t(2, 1, 4, 4), "target": _t(2, 1, 4, 4, seed=1)}, ("fake_logits", "fake", "target")),
+    Case(translation.content_loss, lambda: {"output": _t(2, 1, 4, 4), "target": _t(2, 1, 4, 4, seed=1)}, ("output", "target")),
+    Case(translation.perceptual_loss, lambda: {"output": _t(2, 1, 4, 4), "target": _t(2, 1, 4, 4, seed=1), "features": torch.tanh}, ("output", "target")),
+    Case(translation.srgan_generator_loss, lambda: {"output": _t(2, 1, 4, 4), "target": _t(2, 1, 4, 4, seed=1), "fake_logits": _t(2)}, ("output", "target", "fake_logits")),
+    Case(translation.cycle_consistency_loss, lambda: {"x": _t(2, 1, 4, 4), "y": _t(3, 1, 4, 4, seed=1), "netG": torch.tanh, "netF": torch.tanh}, ("x", "y")),
+    Case(translation.identity_loss, lambda: {"x": _t(2, 1, 4, 4), "y": _t(3, 1, 4, 4, seed=1), "netG": torch.tanh, "netF": torch.tanh}, ("x", "y")),
+    Case(translation.erase_lower_half, lambda: {"images": _t(2, 1, 4, 4)}, ("images",), ("images",)),
+    Case(translation.average_pool, lambda: {"images": _t(2, 1, 8, 8), "factor": 4}, ("images",), ("images",), ("factor",)),
+    Case(translation.dilate, lambda: {"images": _t(2, 1, 4, 4), "size": 3}, ("images",), ("images",), ("size",)),
+    Case(translation.split_unpaired, lambda: {"images": _t(4, 1, 3, 3), "labels": torch.arange(4)}, ("images",), ("images",)),
+    Case(translation.psnr, lambda: {"output": _t(2, 1, 4, 4), "target": _t(2, 1, 4, 4, seed=1)}, ("output", "target")),
+    Case(translation.mean_gradient_magnitude, lambda: {"images": _t(2, 1, 4, 4)}, ("images",), ("images",)),
+    Case(translation.near_binary_share, lambda: {"images": torch.rand(2, 1, 4, 4)}, ("images",), ("images",)),
 ]
 
 

@@ -1,0 +1,165 @@
+"""Tests for utils.translation: shapes, receptive fields, losses on hand-made tensors, tasks, measures."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from utils import rng
+from utils import translation as T
+from utils.gan import discriminator_loss
+
+
+def _images(n: int = 6, seed: int = 0) -> torch.Tensor:
+    return torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("noise_channels", [0, 1])
+def test_unet_shape_and_range(noise_channels):
+    net = T.unet_generator(channels=4, dropout=0.5, noise_channels=noise_channels)
+    x = _images(3)
+    z = torch.randn(3, noise_channels, 28, 28) if noise_channels else None
+    out = net(x, z)
+    assert out.shape == (3, 1, 28, 28)
+    assert float(out.detach().min()) >= 0 and float(out.detach().max()) <= 1
+
+
+def test_unet_needs_z_when_built_with_noise():
+    with pytest.raises(ValueError, match="z is required"):
+        T.unet_generator(channels=4, noise_channels=2)(_images(2))
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, float("nan")])
+def test_unet_rejects_bad_dropout(bad):
+    with pytest.raises(ValueError):
+        T.unet_generator(dropout=bad)
+
+
+@pytest.mark.parametrize("n_layers", [1, 2, 3])
+def test_patchgan_receptive_field_formula_and_autograd(n_layers):
+    """r = 5 * 2^n - 2 for n stride-2 4x4 convolutions and a 3x3 head; autograd sees the same patch."""
+    net = T.patchgan_discriminator(in_channels=1, channels=4, n_layers=n_layers).eval()
+    r = T.receptive_field(net)
+    assert r == 5 * 2**n_layers - 2
+    x = torch.randn(1, 1, 96, 96, requires_grad=True)
+    out = net(x)
+    h, w = out.shape[2:]
+    out[0, 0, h // 2, w // 2].backward()
+    rows = torch.nonzero(x.grad[0, 0].abs().sum(dim=1)).flatten()
+    cols = torch.nonzero(x.grad[0, 0].abs().sum(dim=0)).flatten()
+    assert int(rows.max() - rows.min() + 1) == r
+    assert int(cols.max() - cols.min() + 1) == r
+
+
+def test_patchgan_output_shape():
+    assert T.patchgan_discriminator(2, 4, 2)(torch.rand(5, 2, 28, 28)).shape == (5, 1, 7, 7)
+
+
+def test_receptive_field_known_values():
+    assert T.receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3))) == 5
+    assert T.receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3, dilation=2))) == 5
+    # pix2pix's 70x70 PatchGAN: C64-C128-C256 (4x4, stride 2), C512 (4x4, stride 1), a 4x4 head.
+    p70 = nn.Sequential(*[nn.Conv2d(1, 1, 4, s) for s in (2, 2, 2, 1, 1)])
+    assert T.receptive_field(p70) == 70
+    with pytest.raises(TypeError):
+        T.receptive_field("not a net")
+
+
+def test_patch_discriminator_loss_averages_patches():
+    real, fake = torch.randn(4, 1, 3, 3), torch.randn(4, 1, 3, 3)
+    assert torch.allclose(T.patch_discriminator_loss(real, fake), discriminator_loss(real.reshape(-1), fake.reshape(-1)))
+    assert math.isclose(T.patch_discriminator_loss(torch.zeros(2, 1, 2, 2), torch.zeros(2, 1, 2, 2)).item(), math.log(4), rel_tol=1e-6)
+
+
+def test_pix2pix_loss_by_hand():
+    fake, target = torch.zeros(1, 1, 2, 2), torch.tensor([[[[1.0, 0.0], [0.5, 0.5]]]])
+    assert math.isclose(T.pix2pix_generator_loss(None, fake, target, lam=2.0).item(), 2 * 0.5, rel_tol=1e-6)
+    logits = torch.zeros(1, 1, 2, 2)  # D = 1/2 on every patch: -log(1/2)
+    assert math.isclose(T.pix2pix_generator_loss(logits, fake, target, lam=0.0).item(), math.log(2), rel_tol=1e-6)
+    with pytest.raises(ValueError, match="lam"):
+        T.pix2pix_generator_loss(None, fake, target, lam=-1.0)
+    with pytest.raises(ValueError, match="same shape"):
+        T.pix2pix_generator_loss(None, fake, target[..., :1], lam=1.0)
+
+
+def test_content_perceptual_and_srgan_losses():
+    a, b = torch.zeros(2, 1, 4, 4), torch.full((2, 1, 4, 4), 0.5)
+    assert math.isclose(T.content_loss(a, b).item(), 0.25)
+    double = lambda t: 2 * t  # noqa: E731
+    assert math.isclose(T.perceptual_loss(a, b, double).item(), 1.0)
+    total = T.srgan_generator_loss(a, b, torch.zeros(2), double, adv_weight=0.1, perceptual_weight=2.0)
+    assert math.isclose(total.item(), 0.25 + 2.0 + 0.1 * math.log(2), rel_tol=1e-6)
+    with pytest.raises(TypeError, match="features"):
+        T.perceptual_loss(a, b, "vgg")
+
+
+def test_cycle_and_identity_losses_by_hand():
+    x, y = torch.zeros(3, 1, 2, 2), torch.ones(3, 1, 2, 2)
+    shift_up, shift_down = (lambda t: t + 0.2), (lambda t: t - 0.2)
+    assert T.cycle_consistency_loss(x, y, shift_up, shift_down).abs().item() < 1e-7  # F = G^-1
+    assert math.isclose(T.cycle_consistency_loss(x, y, shift_up, lambda t: t).item(), 0.4, rel_tol=1e-6)
+    assert math.isclose(T.identity_loss(x, y, shift_up, shift_down).item(), 0.4, rel_tol=1e-6)
+    with pytest.raises(TypeError, match="netG"):
+        T.cycle_consistency_loss(x, y, 3, shift_down)
+
+
+def test_training_steps_run_and_reduce_nothing_to_nan():
+    g = rng.make_generator(0)
+    x = _images(4)
+    netG, netD = T.unet_generator(channels=4, noise_channels=1), T.patchgan_discriminator(2, 4)
+    og, od = torch.optim.Adam(netG.parameters()), torch.optim.Adam(netD.parameters())
+    out = T.pix2pix_training_step(netG, netD, og, od, T.erase_lower_half(x), x, generator=g)
+    assert set(out) == {"loss_d", "loss_g", "l1"} and all(math.isfinite(v) for v in out.values())
+    sr, srd = T.unet_generator(channels=4), T.patchgan_discriminator(1, 4)
+    out = T.srgan_training_step(sr, srd, torch.optim.Adam(sr.parameters()), torch.optim.Adam(srd.parameters()),
+                                T.average_pool(x), x, features=lambda t: t)
+    assert set(out) == {"loss_d", "loss_g", "mse"}
+    G, F = T.unet_generator(channels=4), T.unet_generator(channels=4)
+    Dx, Dy = T.patchgan_discriminator(1, 4), T.patchgan_discriminator(1, 4)
+    out = T.cyclegan_training_step(G, F, Dx, Dy, torch.optim.Adam([*G.parameters(), *F.parameters()]),
+                                   torch.optim.Adam([*Dx.parameters(), *Dy.parameters()]), x, T.dilate(x), identity_weight=1.0)
+    assert out["cycle"] > 0
+
+
+def test_tasks():
+    x = _images(6)
+    erased = T.erase_lower_half(x)
+    assert (erased[:, :, 14:] == 0).all() and torch.equal(erased[:, :, :14], x[:, :, :14])
+    low = T.average_pool(x)
+    assert low.shape == (6, 1, 7, 7) and torch.allclose(low[0, 0, 0, 0], x[0, 0, :4, :4].mean())
+    d = T.dilate(x)
+    assert (d >= x).all() and torch.allclose(d[0, 0, 5, 5], x[0, 0, 4:7, 4:7].max())
+    with pytest.raises(ValueError, match="odd"):
+        T.dilate(x, 2)
+    with pytest.raises(ValueError, match="divisible"):
+        T.average_pool(x, 5)
+
+
+def test_split_unpaired_is_disjoint_and_seeded():
+    images = torch.arange(10, dtype=torch.float32).reshape(10, 1, 1, 1).expand(10, 1, 3, 3) / 10
+    labels = torch.arange(10)
+    xa, la, yb, lb = T.split_unpaired(images, labels, rng.make_generator(0))
+    assert len(xa) == len(yb) == 5
+    assert set(la.tolist()).isdisjoint(lb.tolist())
+    assert torch.equal(xa[:, 0, 0, 0] * 10, la.float())  # X keeps its images as they are
+    again = T.split_unpaired(images, labels, rng.make_generator(0))
+    assert torch.equal(again[1], la)
+    with pytest.raises(ValueError, match="labels"):
+        T.split_unpaired(images, labels[:3])
+
+
+def test_measures():
+    x = _images(3)
+    assert torch.isinf(T.psnr(x, x)).all()
+    assert torch.allclose(T.psnr(x, x + 0.1), torch.full((3,), 20.0), atol=1e-3)  # 10 log10(1 / 0.01)
+    flat = torch.full((2, 1, 5, 5), 0.3)
+    assert torch.equal(T.mean_gradient_magnitude(flat), torch.zeros(2))
+    ramp = torch.arange(5.0).repeat(5, 1).reshape(1, 1, 5, 5) / 10
+    assert torch.allclose(T.mean_gradient_magnitude(ramp), torch.tensor([0.1]))
+    img = torch.tensor([0.0, 0.05, 0.5, 0.95, 1.0]).reshape(1, 1, 1, 5)
+    assert torch.allclose(T.near_binary_share(img), torch.tensor([2 / 3]))
+    with pytest.raises(ValueError, match="threshold"):
+        T.near_binary_share(img, threshold=0.5)
