@@ -187,3 +187,59 @@ def test_modes_covered_bad_inputs(kwargs, error, match):
     args = dict(samples=torch.zeros(4, 2), centres=ring_centres(), std=0.01) | kwargs
     with pytest.raises(error, match=match):
         modes_covered(**args)
+
+
+def test_a_featureless_annulus_covers_no_mode_under_the_default_rule():
+    # Uniform angle, radius 1 +- 3 std: the ring's support without its modes. A disc of radius 3 std
+    # holds pi (3 std)^2 / (2 pi * 6 std) = 3 std / 4 of the annulus's area: 18.75 of 2,500 samples at
+    # std = 0.01, far below the default threshold ceil(2500 / 32) = 79, while one sample suffices for min_count=1.
+    std, n = 0.01, 2500
+    g = torch.Generator().manual_seed(0)
+    angle = 2 * np.pi * torch.rand(n, generator=g, dtype=torch.float64)
+    radius = 1 + 3 * std * (2 * torch.rand(n, generator=g, dtype=torch.float64) - 1)
+    annulus = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=1)
+    out = modes_covered(annulus, ring_centres().double(), std)
+    expected = n * 3 * std / 4
+    assert out.min_count == 79 and out.n_covered == 0
+    assert abs(out.counts.double().mean().item() - expected) < 4 * np.sqrt(expected / 8)  # 4 binomial sd of the mean
+    assert modes_covered(annulus, ring_centres().double(), std, min_count=1).n_covered == 8
+    assert out.reverse_kl < 0.05  # the histogram over modes is nearly uniform: reverse KL cannot see the holes
+
+
+from utils.metrics import mode_reverse_kl  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "counts, expected",
+    [
+        ([5, 5, 5, 5], 0.0),  # uniform
+        ([0, 0, 12, 0], np.log(4)),  # one mode: log K
+        ([2, 1, 1, 0], 0.5 * np.log(2) + 0.5 * np.log(1) + 0.0),  # by hand: sum p log(K p), K = 4
+        ([3, 1], 0.75 * np.log(1.5) + 0.25 * np.log(0.5)),
+    ],
+)
+def test_mode_reverse_kl_on_hand_made_histograms(counts, expected):
+    counts = torch.tensor(counts)
+    assert mode_reverse_kl(counts) == pytest.approx(expected, abs=1e-12)
+    p = counts.double().numpy() / counts.sum().item()
+    assert mode_reverse_kl(counts) == pytest.approx(scipy.stats.entropy(p, np.full(len(p), 1 / len(p))), abs=1e-12)
+
+
+def test_mode_reverse_kl_without_high_quality_samples_and_in_modes_covered():
+    assert mode_reverse_kl(torch.zeros(8)) == float("inf")
+    far = torch.full((10, 2), 5.0)
+    assert modes_covered(far, ring_centres(), 0.01).reverse_kl == float("inf")
+    near = ring_centres()[[0, 0, 0, 1]]
+    out = modes_covered(near, ring_centres(), 0.01)
+    assert out.reverse_kl == pytest.approx(mode_reverse_kl(out.counts))
+    assert out.reverse_kl == pytest.approx(0.75 * np.log(8 * 0.75) + 0.25 * np.log(8 * 0.25))
+
+
+@pytest.mark.parametrize(
+    "counts, error",
+    [([1.0, 2.0], TypeError), (torch.zeros(2, 2), ValueError), (torch.zeros(0), ValueError), (torch.tensor([1.0, -1.0]), ValueError),
+     (torch.tensor([1.0, float("nan")]), ValueError)],
+)
+def test_mode_reverse_kl_bad_inputs(counts, error):
+    with pytest.raises(error, match="counts"):
+        mode_reverse_kl(counts)

@@ -4,7 +4,8 @@
   exp(E_x KL(p(y|x) || p(y))) with the course's MNIST classifier (:mod:`utils.classifier`)
   in place of Inception-v3 (chapter 6).
 * :func:`modes_covered`: how many modes of a 2-D Gaussian mixture a sample set covers,
-  and the share of "high-quality" samples (chapters 7 and 8).
+  the share of "high-quality" samples, and :func:`mode_reverse_kl` of their histogram over
+  the modes (chapters 7 and 8).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from torch import nn
 from utils.classifier import class_probabilities
 from utils.validation import check_data_matrix, check_positive_float, check_positive_int, check_probability_vector
 
-__all__ = ["score_from_probabilities", "classifier_score", "ModeCoverage", "modes_covered"]
+__all__ = ["score_from_probabilities", "classifier_score", "ModeCoverage", "modes_covered", "mode_reverse_kl"]
 
 
 def score_from_probabilities(probs: torch.Tensor) -> torch.Tensor:
@@ -86,6 +87,7 @@ class ModeCoverage(NamedTuple):
         n_covered: the number of covered modes.
         high_quality: the fraction of samples within ``n_std * std`` of some centre.
         min_count: the count a mode needed to be covered (the rule actually applied).
+        reverse_kl: :func:`mode_reverse_kl` of ``counts``, in nats (inf with no high-quality sample).
     """
 
     covered: torch.Tensor
@@ -93,6 +95,44 @@ class ModeCoverage(NamedTuple):
     n_covered: int
     high_quality: float
     min_count: int
+    reverse_kl: float
+
+
+def mode_reverse_kl(counts: torch.Tensor) -> float:
+    """The reverse KL between the generated histogram over modes and the uniform one, in nats.
+
+    KL(p_hat || u) = sum_k p_hat_k log(K p_hat_k) = log K - H(p_hat), with p_hat the high-quality
+    samples' counts normalized by their total. Samples that are not high quality do not enter
+    (as in the PacGAN code: only samples within 3 std of a mode are counted); their share is
+    reported separately as the high-quality fraction. 0 for a uniform histogram, log K when all
+    samples sit on one mode; inf when no sample is high quality (there is no histogram).
+
+    Args:
+        counts: ``(K,)`` non-negative counts (int or float), K >= 1.
+
+    Returns:
+        A float in [0, log K], or inf.
+
+    Raises:
+        TypeError: if counts is not a tensor.
+        ValueError: if counts is not 1-D and non-empty, or holds negative or non-finite values.
+
+    References:
+        Lin et al. (2018), *PacGAN*, section 5.1 and tables 1-2 ("reverse KL"); Srivastava et al.
+        (2017), *VEEGAN*, table 1.
+    """
+    if not isinstance(counts, torch.Tensor):
+        raise TypeError(f"counts must be a tensor, got {type(counts).__name__}")
+    if counts.ndim != 1 or len(counts) == 0:
+        raise ValueError(f"counts must have shape (K,) with K >= 1, got {tuple(counts.shape)}")
+    c = counts.double()
+    if not torch.isfinite(c).all() or (c < 0).any():
+        raise ValueError("counts must be finite and non-negative")
+    total = c.sum()
+    if total == 0:
+        return float("inf")
+    p = c / total
+    return float((torch.xlogy(p, p) + p * torch.log(torch.tensor(float(len(c)), dtype=torch.float64))).sum().clamp_min(0.0))
 
 
 def modes_covered(
@@ -144,5 +184,5 @@ def modes_covered(
     good = nearest_dist <= n_std * std
     counts = torch.bincount(nearest[good], minlength=len(centres)).cpu()
     covered = counts >= min_count
-    return ModeCoverage(covered, counts, int(covered.sum()), float(good.float().mean()), min_count)
+    return ModeCoverage(covered, counts, int(covered.sum()), float(good.float().mean()), min_count, mode_reverse_kl(counts))
 
