@@ -118,7 +118,7 @@ def mode_reverse_kl(counts: torch.Tensor) -> float:
         ValueError: if counts is not 1-D and non-empty, or holds negative or non-finite values.
 
     References:
-        Lin et al. (2018), *PacGAN*, section 5.1 and tables 1-2 ("reverse KL"); Srivastava et al.
+        Lin et al. (2018), *PacGAN*, its 2-D and stacked-MNIST tables ("reverse KL"); Srivastava et al.
         (2017), *VEEGAN*, table 1.
     """
     if not isinstance(counts, torch.Tensor):
