@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from utils import rng
-from utils.validation import check_choice, check_nonnegative_float, check_positive_int, check_tensor
+from utils.validation import check_choice, check_nonnegative_float, check_positive_float, check_positive_int, check_tensor
 
 __all__ = [
     "NoiseSchedule",
@@ -744,10 +744,9 @@ def train_mnist_ddpm(
 
     check_positive_int(n_steps, "n_steps")
     check_positive_int(batch_size, "batch_size")
-    if not (isinstance(lr, float) and lr > 0):
-        raise ValueError(f"lr must be a positive float, got {lr!r}")
-    if not (isinstance(ema_decay, float) and 0 <= ema_decay < 1):
-        raise ValueError(f"ema_decay must be a float in [0, 1), got {ema_decay!r}")
+    check_positive_float(lr, "lr")
+    if check_nonnegative_float(ema_decay, "ema_decay") >= 1:
+        raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay!r}")
     torch.manual_seed(seed)
     g = rng.make_generator(seed)
     x = load_mnist("train")[0].to(device) * 2 - 1

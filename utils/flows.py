@@ -42,7 +42,7 @@ from torch import nn
 
 from utils import rng
 from utils.training import mlp
-from utils.validation import check_positive_int, check_tensor
+from utils.validation import check_nonnegative_float, check_positive_int, check_tensor
 
 __all__ = [
     "AdditiveCoupling",
@@ -136,8 +136,8 @@ def logit_transform(y: torch.Tensor, alpha: float = 0.05) -> tuple[torch.Tensor,
         Dinh et al. (2017), section 4.1 (alpha = 0.05).
     """
     check_tensor(y, "y", min_ndim=1)
-    if not isinstance(alpha, float) or not 0 <= alpha < 0.5:
-        raise ValueError(f"alpha must be a float in [0, 0.5), got {alpha!r}")
+    if check_nonnegative_float(alpha, "alpha") >= 0.5:
+        raise ValueError(f"alpha must be in [0, 0.5), got {alpha!r}")
     if bool((y < 0).any()) or bool((y > 1).any()):
         raise ValueError("y must lie in [0, 1]")
     y = alpha + (1 - 2 * alpha) * y
@@ -443,7 +443,7 @@ class ConvAffineCoupling(nn.Module):
         check_positive_int(hidden, "hidden")
         if n_channels < 2:
             raise ValueError(f"n_channels must be at least 2, got {n_channels}")
-        self.c_a = n_channels // 2
+        self.n_channels, self.c_a = n_channels, n_channels // 2
         c_b = n_channels - self.c_a
         self.net = nn.Sequential(
             nn.Conv2d(self.c_a, hidden, 3, padding=1), nn.ReLU(),
@@ -460,8 +460,8 @@ class ConvAffineCoupling(nn.Module):
 
     def _check(self, x: torch.Tensor, name: str) -> None:
         check_tensor(x, name, ndim=4)
-        if x.shape[1] != self.c_a + self.net[-1].out_channels // 2:
-            raise ValueError(f"{name} must have {self.c_a + self.net[-1].out_channels // 2} channels, got shape {tuple(x.shape)}")
+        if x.shape[1] != self.n_channels:
+            raise ValueError(f"{name} must have {self.n_channels} channels, got shape {tuple(x.shape)}")
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(N, C, H, W)`` -> (z, log_det ``(N,)``) in nats."""
