@@ -414,12 +414,16 @@ def identity_loss(
 # ----------------------------------------------------------------------------- training steps
 
 
+def _descend(opt: torch.optim.Optimizer, loss: torch.Tensor) -> float:
+    """One step of ``opt`` on ``loss``; returns the loss's value."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
 def _d_step(netD: nn.Module, opt_d: torch.optim.Optimizer, real_in: torch.Tensor, fake_in: torch.Tensor) -> float:
-    loss_d = patch_discriminator_loss(netD(real_in), netD(fake_in.detach()))
-    opt_d.zero_grad(set_to_none=True)
-    loss_d.backward()
-    opt_d.step()
-    return loss_d.item()
+    return _descend(opt_d, patch_discriminator_loss(netD(real_in), netD(fake_in.detach())))
 
 
 def pix2pix_training_step(
@@ -465,10 +469,7 @@ def pix2pix_training_step(
     else:
         fake_logits = None
     loss_g = pix2pix_generator_loss(fake_logits, fake, target, lam)
-    opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    opt_g.step()
-    out["loss_g"] = loss_g.item()
+    out["loss_g"] = _descend(opt_g, loss_g)
     out["l1"] = (fake - target).abs().mean().item()
     return out
 
@@ -513,10 +514,7 @@ def srgan_training_step(
         out["loss_d"] = _d_step(netD, opt_d, high, fake)
         fake_logits = netD(fake)
     loss_g = srgan_generator_loss(fake, high, fake_logits, features, adv_weight, perceptual_weight)
-    opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    opt_g.step()
-    out["loss_g"] = loss_g.item()
+    out["loss_g"] = _descend(opt_g, loss_g)
     out["mse"] = (fake - high).pow(2).mean().item()
     return out
 
@@ -563,18 +561,14 @@ def cyclegan_training_step(
     loss_d = patch_discriminator_loss(netD_y(y), netD_y(fake_y.detach())) + patch_discriminator_loss(
         netD_x(x), netD_x(fake_x.detach())
     )
-    opt_d.zero_grad(set_to_none=True)
-    loss_d.backward()
-    opt_d.step()
+    out = {"loss_d": _descend(opt_d, loss_d)}
     adv = generator_loss(netD_y(fake_y).reshape(-1)) + generator_loss(netD_x(fake_x).reshape(-1))
     cycle = (netF(fake_y) - x).abs().mean() + (netG(fake_x) - y).abs().mean()
     loss_g = adv + cycle_weight * cycle
     if identity_weight > 0:
         loss_g = loss_g + identity_weight * identity_loss(x, y, netG, netF)
-    opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    opt_g.step()
-    return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "cycle": cycle.item()}
+    out["loss_g"] = _descend(opt_g, loss_g)
+    return out | {"cycle": cycle.item()}
 
 
 # ----------------------------------------------------------------------------- tasks
