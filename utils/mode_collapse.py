@@ -271,8 +271,8 @@ def train_gan_ensemble(
         lr: Adam's initial step size, positive.
         betas: Adam's (beta1, beta2), each in [0, 1) ((0.5, 0.999) as DCGAN; WGAN-GP's paper uses (0.5, 0.9)).
         n_unroll: k for ``"unrolled"``.
-        unroll_lr: the unrolled SGD steps' size, positive (0.01 moves the discriminator's
-            weights about as far per step as Adam at lr 2e-3 here).
+        unroll_lr: the unrolled SGD steps' size, positive (0.01; in our 2-D runs, steps of 0.1
+            to 1 let the look-ahead discriminator win outright).
         gp_weight: lambda for ``"wgan_gp"``, positive (10 in the paper).
         n_critic: discriminator (critic) steps per generator step, positive (5 in WGAN-GP's paper).
         snapshot_every: keep samples of a fixed noise batch every this many steps (None: never).
