@@ -243,3 +243,59 @@ def test_mode_reverse_kl_without_high_quality_samples_and_in_modes_covered():
 def test_mode_reverse_kl_bad_inputs(counts, error):
     with pytest.raises(error, match="counts"):
         mode_reverse_kl(counts)
+
+
+# ============================================================== conditional generators (chapter 9)
+
+from itertools import permutations  # noqa: E402
+
+from utils.classifier import classifier_features  # noqa: E402
+from utils.metrics import intra_class_diversity, label_accuracy, matched_accuracy  # noqa: E402
+
+
+def test_label_accuracy_is_the_classifiers_accuracy_on_real_digits():
+    x, y = load_mnist("test")
+    x, y = x[:300], y[:300]
+    judge = load_classifier()
+    want = float((judge(x).argmax(1) == y).double().mean())
+    assert label_accuracy(x, y, judge) == pytest.approx(want)
+    assert label_accuracy(x, (y + 1) % 10, judge) < 0.1  # every label wrong: near zero
+    with pytest.raises(ValueError, match="labels"):
+        label_accuracy(x, y[:5], judge)
+    with pytest.raises(TypeError, match="labels"):
+        label_accuracy(x, y.float(), judge)
+
+
+def test_classifier_features_are_the_penultimate_layer():
+    x = load_mnist("test")[0][:20]
+    judge = load_classifier()
+    features = classifier_features(x, judge, batch_size=7)
+    assert features.shape == (20, 84) and (features >= 0).all()
+    torch.testing.assert_close(judge.head[-1](features), judge(x))  # the last layer maps them to the logits
+
+
+def test_intra_class_diversity_against_scipy_pdist():
+    scipy_distance = pytest.importorskip("scipy.spatial.distance")
+    g = torch.Generator().manual_seed(0)
+    features, labels = torch.randn(60, 5, generator=g), torch.arange(60) % 3
+    got = intra_class_diversity(features, labels, n_classes=3)
+    for k in range(3):
+        assert got[k].item() == pytest.approx(scipy_distance.pdist(features[labels == k].numpy().astype(np.float64)).mean(), rel=1e-6)
+    collapsed = features.clone()
+    collapsed[labels == 1] = collapsed[labels == 1][0]  # one class collapsed to one point
+    assert intra_class_diversity(collapsed, labels, n_classes=3)[1] == 0
+    with pytest.raises(ValueError, match="class 1 has 1 samples"):
+        intra_class_diversity(features[:4], labels[:4], n_classes=3)
+
+
+def test_matched_accuracy_against_brute_force_over_all_renamings():
+    g = torch.Generator().manual_seed(1)
+    labels = torch.randint(4, (200,), generator=g)
+    clusters = torch.where(torch.rand(200, generator=g) < 0.7, (labels + 2) % 4, torch.randint(4, (200,), generator=g))
+    best = max(float(((torch.tensor(p)[clusters]) == labels).double().mean()) for p in permutations(range(4)))
+    accuracy, mapping = matched_accuracy(clusters, labels)
+    assert accuracy == pytest.approx(best)
+    assert mapping == {0: 2, 1: 3, 2: 0, 3: 1}
+    assert matched_accuracy(labels, labels)[0] == 1.0
+    with pytest.raises(ValueError, match="empty"):
+        matched_accuracy(torch.tensor([], dtype=torch.int64), torch.tensor([], dtype=torch.int64))

@@ -21,7 +21,7 @@ from utils import rng
 from utils.data import DATA_DIR
 from utils.validation import check_images, check_positive_int
 
-__all__ = ["MNIST_CLASSIFIER_PATH", "N_CLASSES", "LeNet", "load_classifier", "class_probabilities", "train_classifier"]
+__all__ = ["MNIST_CLASSIFIER_PATH", "N_CLASSES", "LeNet", "load_classifier", "class_probabilities", "classifier_features", "train_classifier"]
 
 MNIST_CLASSIFIER_PATH = DATA_DIR / "mnist_classifier.pt"
 N_CLASSES = 10
@@ -48,6 +48,10 @@ class LeNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+    def penultimate(self, x: torch.Tensor) -> torch.Tensor:
+        """The 84 features before the last linear layer (after its ReLU): ``(N, 84)``."""
+        return self.head[:-1](self.features(x))
 
 
 def _check_mnist(images: torch.Tensor, name: str = "images") -> None:
@@ -100,6 +104,33 @@ def class_probabilities(images: torch.Tensor, classifier: nn.Module | None = Non
         classifier = load_classifier(images.device)
     chunks = [torch.softmax(classifier(images[i : i + batch_size]), dim=1) for i in range(0, len(images), batch_size)]
     return torch.cat(chunks)
+
+
+@torch.no_grad()
+def classifier_features(images: torch.Tensor, classifier: LeNet | None = None, batch_size: int = 500) -> torch.Tensor:
+    """The classifier's penultimate-layer features of each image: the course's stand-in for Inception features.
+
+    Args:
+        images: ``(N, 1, 28, 28)`` in [0, 1].
+        classifier: a :class:`LeNet` (or any model with a ``penultimate`` method); the course's
+            :func:`load_classifier` on the images' device when None.
+        batch_size: images per forward pass, positive.
+
+    Returns:
+        ``(N, 84)`` non-negative features (after a ReLU), on the images' device.
+
+    Raises:
+        TypeError, ValueError: on a bad ``images`` tensor (shape, NaN, values outside [0, 1]).
+
+    References:
+        Heusel et al. (2017), *GANs trained by a two time-scale update rule* (FID on a classifier's
+        last hidden layer); Odena et al. (2017), section 4.2 (diversity within a class).
+    """
+    _check_mnist(images)
+    check_positive_int(batch_size, "batch_size")
+    if classifier is None:
+        classifier = load_classifier(images.device)
+    return torch.cat([classifier.penultimate(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
 
 
 def _random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:

@@ -3,6 +3,9 @@
 * :func:`score_from_probabilities` and :func:`classifier_score`: the Inception-score formula
   exp(E_x KL(p(y|x) || p(y))) with the course's MNIST classifier (:mod:`utils.classifier`)
   in place of Inception-v3 (chapter 6).
+* :func:`label_accuracy`, :func:`intra_class_diversity` and :func:`matched_accuracy`: does a
+  conditional generator obey its label, how varied is each class, and how well does an
+  unsupervised code (InfoGAN's) match the labels (chapter 9).
 * :func:`modes_covered`: how many modes of a 2-D Gaussian mixture a sample set covers,
   the share of "high-quality" samples, and :func:`mode_reverse_kl` of their histogram over
   the modes (chapters 7 and 8).
@@ -15,10 +18,22 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
 from utils.classifier import class_probabilities
 from utils.validation import check_data_matrix, check_positive_float, check_positive_int, check_probability_vector
 
-__all__ = ["score_from_probabilities", "classifier_score", "ModeCoverage", "modes_covered", "mode_reverse_kl"]
+__all__ = [
+    "score_from_probabilities",
+    "classifier_score",
+    "label_accuracy",
+    "intra_class_diversity",
+    "matched_accuracy",
+    "ModeCoverage",
+    "modes_covered",
+    "mode_reverse_kl",
+]
 
 
 def score_from_probabilities(probs: torch.Tensor) -> torch.Tensor:
@@ -73,6 +88,105 @@ def classifier_score(images: torch.Tensor, classifier: nn.Module | None = None) 
         Salimans et al. (2016), section 4; Prince's slides, "Inception score".
     """
     return score_from_probabilities(class_probabilities(images, classifier).double())
+
+
+# ============================================================== conditional generators (chapter 9)
+
+
+def _check_labels(labels: torch.Tensor, n: int, name: str = "labels") -> None:
+    if not isinstance(labels, torch.Tensor) or labels.is_floating_point() or labels.dtype == torch.bool:
+        raise TypeError(f"{name} must be an integer tensor, got {type(labels).__name__}")
+    if labels.shape != (n,) or (n and labels.min() < 0):
+        raise ValueError(f"{name} must be ({n},) non-negative ints, got shape {tuple(labels.shape)}")
+
+
+def label_accuracy(images: torch.Tensor, labels: torch.Tensor, classifier: nn.Module | None = None) -> float:
+    """The share of images that the classifier assigns to the label they were generated for.
+
+    On real test digits with their true labels it is the classifier's accuracy: the ceiling a
+    conditional generator can reach under this judge.
+
+    Args:
+        images: ``(N, 1, 28, 28)`` in [0, 1].
+        labels: ``(N,)`` int labels in 0..9.
+        classifier: logits model; the course's :func:`utils.classifier.load_classifier` when None.
+
+    Returns:
+        A float in [0, 1].
+
+    Raises:
+        TypeError, ValueError: on a bad ``images`` tensor, or labels that are not ``(N,)`` ints.
+
+    References:
+        Odena et al. (2017), *ACGAN*, section 4.1 (generated samples judged by a pre-trained classifier).
+    """
+    _check_labels(labels, len(images))
+    predicted = class_probabilities(images, classifier).argmax(dim=1)
+    return float((predicted == labels.to(predicted.device)).double().mean())
+
+
+def intra_class_diversity(features: torch.Tensor, labels: torch.Tensor, n_classes: int = 10) -> torch.Tensor:
+    """The mean pairwise Euclidean distance between the feature vectors of each class.
+
+    Compare a generator's value with real images' of the same class: a ratio below 1 means the
+    generator's digits of that class are less varied than real ones.
+
+    Args:
+        features: ``(N, F)`` feature vectors (e.g. :func:`utils.classifier.classifier_features`).
+        labels: ``(N,)`` int labels in 0..n_classes-1; each class needs at least two samples.
+        n_classes: K, positive.
+
+    Returns:
+        ``(K,)`` float64 mean distances, one per class.
+
+    Raises:
+        TypeError, ValueError: on bad shapes, non-finite features, or a class with fewer than two samples.
+
+    References:
+        Odena et al. (2017), section 4.2 (MS-SSIM within a class; we use classifier features).
+    """
+    check_data_matrix(features, "features")
+    _check_labels(labels, len(features))
+    check_positive_int(n_classes, "n_classes")
+    out = torch.empty(n_classes, dtype=torch.float64)
+    for k in range(n_classes):
+        members = features[labels.to(features.device) == k].double()
+        if len(members) < 2:
+            raise ValueError(f"class {k} has {len(members)} samples; the diversity needs at least 2")
+        out[k] = torch.pdist(members).mean().cpu()
+    return out
+
+
+def matched_accuracy(clusters: torch.Tensor, labels: torch.Tensor) -> tuple[float, dict[int, int]]:
+    """Accuracy of an unsupervised assignment after the best one-to-one matching of clusters to labels.
+
+    The clusters carry arbitrary names (InfoGAN's code 3 may mean the digit 7). The Hungarian
+    algorithm (``scipy.optimize.linear_sum_assignment``) finds the matching of cluster names to
+    labels that agrees with the most samples; the accuracy is that agreement.
+
+    Args:
+        clusters: ``(N,)`` int cluster indices.
+        labels: ``(N,)`` int labels.
+
+    Returns:
+        ``(accuracy, mapping)``: a float in [0, 1] and cluster -> label.
+
+    Raises:
+        TypeError, ValueError: if either is not an ``(N,)`` int tensor with N >= 1.
+
+    References:
+        Chen et al. (2016), *InfoGAN*, section 7.1 (5 % error on MNIST by matching codes to classes);
+        Kuhn (1955), the Hungarian method.
+    """
+    _check_labels(labels, len(labels))
+    _check_labels(clusters, len(labels), "clusters")
+    if len(labels) == 0:
+        raise ValueError("clusters and labels must not be empty")
+    c, y = clusters.cpu().numpy(), labels.cpu().numpy()
+    counts = np.zeros((c.max() + 1, y.max() + 1), dtype=np.int64)
+    np.add.at(counts, (c, y), 1)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return float(counts[rows, cols].sum() / len(y)), {int(r): int(k) for r, k in zip(rows, cols)}
 
 
 # ============================================================== mode coverage on 2-D toys (chapter 7)
