@@ -7,8 +7,8 @@ k steps ahead). WGAN-GP is :mod:`utils.wgan`'s.
 
 To measure them as the papers do (mean and spread over seeds), :func:`train_gan_ensemble`
 trains S independent 2-D GANs of one method as one batched model: :class:`EnsembleLinear`
-holds the S copies of a layer and applies them with one batched matrix product, so S seeds
-cost about as much as one on a CPU (tiny networks are launch-bound on a GPU). The metrics
+holds the S copies of a layer and applies them with one batched matrix product (measured in
+chapter 8 on one CPU thread: a vanilla step of 3 runs 2.4 ms, of 10 runs 5.5 ms). The metrics
 (modes covered, high-quality share, reverse KL) are :func:`utils.metrics.modes_covered`'s.
 """
 
@@ -46,9 +46,9 @@ MODE_COLLAPSE_METHODS = ("vanilla", "unrolled", "minibatch_std", "pacgan2", "pac
 class EnsembleLinear(nn.Module):
     """``n_models`` independent linear layers applied side by side: ``(S, B, in) -> (S, B, out)``.
 
-    One batched matrix product (``torch.baddbmm``) replaces S small ones, so S seeds of a tiny
-    network train as fast as one on a CPU or a GPU (tiny networks are launch-bound). Each model
-    is initialized like ``nn.Linear`` (uniform in +-1/sqrt(in)) from the global RNG.
+    One batched matrix product (``torch.baddbmm``) replaces S small ones: one kernel launch
+    instead of S, which is what tiny networks pay for on a GPU. Each model is initialized like
+    ``nn.Linear`` (uniform in +-1/sqrt(in)) from the global RNG.
 
     Args:
         n_models: S, positive.
