@@ -27,11 +27,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from utils import rng
-from utils.classifier import N_CLASSES, class_probabilities, load_classifier
+from utils.classifier import N_CLASSES, load_classifier
 from utils.data import DATA_DIR, load_mnist
 from utils.gan import _dcgan_init, dcgan_generator, discriminator_loss, generator_loss
+from utils.metrics import label_accuracy
 from utils.training import train
-from utils.validation import check_choice, check_images, check_positive_float, check_positive_int, check_tensor
+from utils.validation import check_choice, check_images, check_nonnegative_float, check_positive_float, check_positive_int, check_tensor
 
 __all__ = [
     "CONDITIONAL_KINDS",
@@ -83,7 +84,7 @@ class ConditionalGenerator(nn.Module):
 
     References:
         Mirza and Osindero (2014), *Conditional generative adversarial nets*, section 3.2 (the
-        condition fed to both networks); the AE/VAE/GAN lecture, its cGAN slides.
+        condition fed to both networks); the AE/VAE/GAN lecture, slide "Conditional GANs".
     """
 
     def __init__(self, latent_dim: int = 32, cond_dim: int = N_CLASSES, channels: int = 32) -> None:
@@ -121,8 +122,10 @@ class ConditionalDiscriminator(nn.Module):
     def __init__(self, cond_dim: int = N_CLASSES, n_aux: int = 0, channels: int = 32) -> None:
         super().__init__()
         for value, name in ((cond_dim, "cond_dim"), (n_aux, "n_aux")):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
         c = check_positive_int(channels, "channels")
         self.cond_dim, self.n_aux = cond_dim, n_aux
         self.trunk = nn.Sequential(
@@ -152,8 +155,8 @@ def matching_aware_discriminator_loss(
     ``(x, y)`` a real image with its label -> true; ``(G(z, y), y)`` a generated image with the
     label it was made for -> false; ``(x, y')`` a real image with a wrong label -> false.
     Without ``real_wrong`` it is the ordinary :func:`utils.gan.discriminator_loss` on the first
-    two, and nothing makes D check the label: a discriminator that ignores y is optimal as soon
-    as the images look real. With it (GAN-CLS),
+    two, and nothing makes D check the label: a discriminator that ignores y loses nothing as
+    long as it tells real images from generated ones. With it (GAN-CLS),
 
         L_D = -log D(x, y) - 1/2 [log(1 - D(x, y')) + log(1 - D(G(z, y), y))].
 
@@ -290,7 +293,8 @@ def truncated_normal(shape: tuple[int, ...], psi: float, generator: torch.Genera
         TypeError, ValueError: if psi is not a positive number.
 
     References:
-        Brock, Donahue and Simonyan (2019), *BigGAN*, section 3.1; Prince's slides, "Truncation".
+        Brock, Donahue and Simonyan (2019), *BigGAN*, section 3.1; Prince's slides, "Processes for
+        high-quality image generation" (truncation).
     """
     psi = check_positive_float(psi, "psi")
     z = rng.randn(tuple(shape), generator, device=device)
@@ -338,8 +342,7 @@ def search_latent(
     check_images(target, "target", shape=(1, 28, 28), value_range=(-1.0, 1.0))
     check_positive_int(n_steps, "n_steps")
     lr = check_positive_float(lr, "lr")
-    if prior_weight < 0:
-        raise ValueError(f"prior_weight must be >= 0, got {prior_weight}")
+    prior_weight = check_nonnegative_float(prior_weight, "prior_weight")
     mask = mask.to(target).expand_as(target)
     z = rng.randn((len(target), netG.latent_dim), generator, device=target.device).requires_grad_()
     opt = torch.optim.Adam([z], lr=lr)
@@ -377,9 +380,9 @@ def _networks(kind: str, latent_dim: int, channels: int) -> tuple[ConditionalGen
 @torch.no_grad()
 def _label_accuracy(netG: ConditionalGenerator, z: torch.Tensor, labels: torch.Tensor, classifier: nn.Module) -> float:
     netG.eval()
-    images = (netG(z, one_hot(labels)) + 1) / 2
+    images = ((netG(z, one_hot(labels)) + 1) / 2).clamp(0, 1)
     netG.train()
-    return float((class_probabilities(images, classifier).argmax(1) == labels).float().mean())
+    return label_accuracy(images, labels, classifier)
 
 
 def train_conditional_gan(
