@@ -181,3 +181,20 @@ def test_shipped_models_load_and_the_cgans_obey_their_label():
         assert models[kind].history["label_accuracy"][-1] > 0.8
     info = models["infogan"]
     assert max(info.history["information_bound"]) <= math.log(10) + 1e-6
+
+
+def test_the_command_retrains_only_the_kinds_asked_for(tmp_path):
+    from utils.conditional import _main
+
+    out = tmp_path / "gans.pt"
+    threads = torch.get_num_threads()  # the command sets one thread, as on the course's machine
+    _main(["train", "--steps", "2", "--channels", "4", "--out", str(out)])
+    before = torch.load(out, weights_only=True)
+    _main(["train", "--kinds", "infogan", "--steps", "2", "--channels", "4", "--seed", "0", "--out", str(out)])
+    after = torch.load(out, weights_only=True)
+    for kind in ("cgan", "cgan_mismatch", "acgan"):
+        assert all(torch.equal(before[kind]["netG"][k], after[kind]["netG"][k]) for k in before[kind]["netG"])
+    assert set(after) == {"config", *CONDITIONAL_KINDS}
+    with pytest.raises(ValueError, match="retrain all four"):
+        _main(["train", "--kinds", "acgan", "--steps", "3", "--channels", "4", "--out", str(out)])
+    torch.set_num_threads(threads)

@@ -38,6 +38,7 @@ __all__ = [
     "CONDITIONAL_KINDS",
     "N_CONTINUOUS_CODES",
     "CONDITIONAL_GANS_PATH",
+    "INFOGAN_LR_G",
     "ConditionalGenerator",
     "ConditionalDiscriminator",
     "one_hot",
@@ -55,6 +56,7 @@ __all__ = [
 
 CONDITIONAL_KINDS = ("cgan", "cgan_mismatch", "acgan", "infogan")
 N_CONTINUOUS_CODES = 2  # InfoGAN's continuous codes on MNIST (rotation and width in Chen et al., figure 2)
+INFOGAN_LR_G = 1e-3  # InfoGAN's generator step size on MNIST (Chen et al., appendix C.1; 2e-4 for D and Q)
 CONDITIONAL_GANS_PATH = DATA_DIR / "conditional_gans.pt"
 
 
@@ -395,6 +397,7 @@ def train_conditional_gan(
     latent_dim: int = 32,
     channels: int = 32,
     lr: float = 2e-4,
+    lr_g: float | None = None,
     info_weight: float = 1.0,
     eval_every: int | None = None,
     desc: str | None = None,
@@ -415,7 +418,8 @@ def train_conditional_gan(
         n_steps: generator steps, positive.
         generator: a ``torch.Generator`` for batches and noise (initial weights: the global RNG).
         batch_size, latent_dim, channels: sizes, positive.
-        lr: Adam's step size, positive.
+        lr: Adam's step size, positive (the discriminator's, and the generator's unless ``lr_g`` is given).
+        lr_g: the generator's step size, positive (Chen et al. use 1e-3 for InfoGAN's generator, 2e-4 for D).
         info_weight: lambda for InfoGAN, positive (1 in Chen et al. for discrete codes).
         eval_every: measure the label accuracy of 500 generated digits (50 per class, fixed
             noise) with the course's classifier every this many steps (None: never; ignored
@@ -439,6 +443,7 @@ def train_conditional_gan(
     for value, name in ((n_steps, "n_steps"), (batch_size, "batch_size"), (latent_dim, "latent_dim"), (channels, "channels")):
         check_positive_int(value, name)
     lr = check_positive_float(lr, "lr")
+    lr_g = lr if lr_g is None else check_positive_float(lr_g, "lr_g")
     info_weight = check_positive_float(info_weight, "info_weight")
     if eval_every is not None:
         check_positive_int(eval_every, "eval_every")
@@ -446,7 +451,7 @@ def train_conditional_gan(
     data = images * 2 - 1
     labels = labels.to(device)
     netG, netD = (net.to(device) for net in _networks(kind, latent_dim, channels))
-    opt_g = torch.optim.Adam(netG.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(netG.parameters(), lr=lr_g, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(netD.parameters(), lr=lr, betas=(0.5, 0.999))
     classifier = load_classifier(device) if eval_every and kind != "infogan" else None
     eval_labels = torch.arange(500, device=device) % N_CLASSES
@@ -552,9 +557,13 @@ def load_conditional_gans(device: torch.device | str | None = None, path: str | 
 
 
 def _main(argv: list[str] | None = None) -> None:
-    """``python -m utils.conditional train [--steps N] [--seed S] [--out FILE]``: train and save the four models."""
+    """``python -m utils.conditional train [--kinds K ...] [--steps N] [--seed S] [--out FILE]``: train and save the models.
+
+    With ``--kinds``, only those models are retrained and replace their entries in an existing ``--out`` file.
+    """
     parser = argparse.ArgumentParser(prog="python -m utils.conditional")
     parser.add_argument("command", choices=["train"])
+    parser.add_argument("--kinds", nargs="+", choices=CONDITIONAL_KINDS, default=list(CONDITIONAL_KINDS))
     parser.add_argument("--steps", type=int, default=5000, help="generator steps per model (default 5000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--channels", type=int, default=32)
@@ -562,11 +571,17 @@ def _main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     images, labels = load_mnist("train")
-    saved: dict[str, object] = {"config": {"latent_dim": 32, "channels": args.channels, "steps": args.steps, "seed": args.seed}}
-    for kind in CONDITIONAL_KINDS:
+    config = {"latent_dim": 32, "channels": args.channels, "steps": args.steps, "seed": args.seed}
+    saved: dict[str, object] = {"config": config}
+    if set(args.kinds) != set(CONDITIONAL_KINDS):
+        saved = torch.load(args.out, map_location="cpu", weights_only=True)
+        if saved["config"] != config:
+            raise ValueError(f"{args.out} was made with {saved['config']}, not {config}: retrain all four models")
+    for kind in args.kinds:
         torch.manual_seed(args.seed)
         trained = train_conditional_gan(kind, images, labels, args.steps, generator=torch.Generator().manual_seed(args.seed),
-                                        channels=args.channels, eval_every=max(1, args.steps // 20))
+                                        channels=args.channels, lr_g=INFOGAN_LR_G if kind == "infogan" else None,
+                                        eval_every=max(1, args.steps // 20))
         saved[kind] = {"netG": trained.netG.state_dict(), "netD": trained.netD.state_dict(),
                        "history": trained.history, "seconds_per_step": trained.seconds_per_step}
         accuracy = trained.history.get("label_accuracy", [float("nan")])[-1]
