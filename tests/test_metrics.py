@@ -1,5 +1,7 @@
 """Tests of utils.metrics."""
 
+import math
+
 import numpy as np
 import pytest
 import scipy.stats
@@ -299,3 +301,102 @@ def test_matched_accuracy_against_brute_force_over_all_renamings():
     assert matched_accuracy(labels, labels)[0] == 1.0
     with pytest.raises(ValueError, match="empty"):
         matched_accuracy(torch.tensor([], dtype=torch.int64), torch.tensor([], dtype=torch.int64))
+
+
+# ============================================================== feature-space distances (chapter 11)
+
+from utils.metrics import frechet_distance, gaussian_statistics, precision_recall  # noqa: E402
+
+
+def _scipy_frechet(mu1, s1, mu2, s2, eps=1e-6):
+    """pytorch-fid's calculate_frechet_distance, written with scipy.linalg.sqrtm (the reference route)."""
+    linalg = pytest.importorskip("scipy.linalg")
+    mu1, s1, mu2, s2 = (np.asarray(t, dtype=np.float64) for t in (mu1, s1, mu2, s2))
+    covmean = linalg.sqrtm(s1.dot(s2))
+    if not np.isfinite(covmean).all():
+        offset = np.eye(s1.shape[0]) * eps
+        covmean = linalg.sqrtm((s1 + offset).dot(s2 + offset))
+    covmean = covmean.real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+def _random_covariance(f, n, g):
+    a = torch.randn(n, f, generator=g, dtype=torch.float64)
+    return gaussian_statistics(a)
+
+
+@pytest.mark.parametrize("f, n", [(3, 50), (10, 200), (20, 1000)])
+def test_frechet_distance_matches_the_scipy_route(f, n):
+    g = torch.Generator().manual_seed(f)
+    mu1, s1 = _random_covariance(f, n, g)
+    mu2, s2 = _random_covariance(f, n, g)
+    s2 = s2 * 2.0 + 0.1 * torch.eye(f, dtype=torch.float64)
+    assert frechet_distance(mu1, s1, mu2 + 1, s2) == pytest.approx(_scipy_frechet(mu1, s1, mu2 + 1, s2), rel=1e-6)
+
+
+def test_frechet_distance_on_near_singular_covariances():
+    g = torch.Generator().manual_seed(3)
+    # 5 samples in 20 dimensions: both covariances have rank 4
+    mu1, s1 = gaussian_statistics(torch.randn(5, 20, generator=g, dtype=torch.float64))
+    mu2, s2 = gaussian_statistics(torch.randn(5, 20, generator=g, dtype=torch.float64))
+    ours = frechet_distance(mu1, s1, mu2, s2)
+    assert math.isfinite(ours) and ours >= 0
+    assert ours == pytest.approx(_scipy_frechet(mu1, s1, mu2, s2), rel=1e-4, abs=1e-6)
+    assert frechet_distance(mu1, s1, mu1, s1) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_distance_closed_form_for_commuting_covariances():
+    a, b = torch.tensor([1.0, 4.0, 0.25], dtype=torch.float64), torch.tensor([9.0, 1.0, 0.25], dtype=torch.float64)
+    mu1, mu2 = torch.zeros(3, dtype=torch.float64), torch.tensor([1.0, 2.0, 0.0], dtype=torch.float64)
+    want = 5.0 + ((a.sqrt() - b.sqrt()) ** 2).sum().item()  # diagonal: sum (sqrt a_i - sqrt b_i)^2
+    assert frechet_distance(mu1, torch.diag(a), mu2, torch.diag(b)) == pytest.approx(want, rel=1e-12)
+
+
+def test_frechet_distance_and_statistics_reject_bad_input():
+    mu, s = torch.zeros(3), torch.eye(3)
+    with pytest.raises(ValueError, match="sizes differ"):
+        frechet_distance(mu, s, torch.zeros(4), torch.eye(4))
+    with pytest.raises(ValueError, match="NaN|finite"):
+        frechet_distance(mu, s, torch.full((3,), float("nan")), s)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        gaussian_statistics(torch.zeros(1, 3))
+    with pytest.raises(ValueError, match="NaN|finite"):
+        gaussian_statistics(torch.tensor([[0.0, float("nan")], [1.0, 2.0]]))
+
+
+def _brute_precision_recall(real, fake, k):
+    """The same definition with SciPy's KD-tree, one point at a time."""
+    spatial = pytest.importorskip("scipy.spatial")
+    real, fake = real.numpy(), fake.numpy()
+    r_real = spatial.cKDTree(real).query(real, k + 1)[0][:, k]
+    r_fake = spatial.cKDTree(fake).query(fake, k + 1)[0][:, k]
+    precision = np.mean([np.any(np.linalg.norm(real - y, axis=1) <= r_real) for y in fake])
+    recall = np.mean([np.any(np.linalg.norm(fake - x, axis=1) <= r_fake) for x in real])
+    return precision, recall
+
+
+def test_precision_recall_matches_a_brute_force_count():
+    g = torch.Generator().manual_seed(4)
+    real, fake = torch.randn(300, 2, generator=g, dtype=torch.float64), 1.5 * torch.randn(250, 2, generator=g, dtype=torch.float64) + 0.5
+    got = precision_recall(real, fake, k=3, chunk=64)
+    want = _brute_precision_recall(real, fake, 3)
+    assert got.precision == pytest.approx(want[0]) and got.recall == pytest.approx(want[1])
+
+
+def test_precision_recall_on_cases_with_known_answers():
+    from utils.data import sample_ring
+
+    g = torch.Generator().manual_seed(5)
+    real, labels = sample_ring(2000, std=0.05, generator=g)
+    fake, fake_labels = sample_ring(4000, std=0.05, generator=g)
+    half = fake[fake_labels < 4][:1000]  # covers modes 0-3 only
+    same = precision_recall(real, fake[:2000])
+    assert same.precision > 0.9 and same.recall > 0.9
+    dropped = precision_recall(real, half)
+    assert dropped.precision > 0.9 and abs(dropped.recall - 0.5) < 0.05  # half the modes: recall about 1/2
+    blurred = precision_recall(real, fake[:2000] + 0.3 * torch.randn(2000, 2, generator=g))
+    assert blurred.precision < 0.5 and blurred.recall > 0.9  # blur: poor precision, full recall
+    with pytest.raises(ValueError, match="more than k"):
+        precision_recall(real[:3], fake)
+    with pytest.raises(ValueError, match="same number of features"):
+        precision_recall(real, torch.zeros(10, 3))

@@ -6,6 +6,9 @@
 * :func:`label_accuracy`, :func:`intra_class_diversity` and :func:`matched_accuracy`: does a
   conditional generator obey its label, how varied is each class, and how well does an
   unsupervised code (InfoGAN's) match the labels (chapter 9).
+* :func:`gaussian_statistics`, :func:`frechet_distance` and :func:`precision_recall`: the
+  Fréchet distance between Gaussians fitted to features (FID when the features are a
+  classifier's) and manifold precision and recall with k-nearest-neighbour balls (chapter 11).
 * :func:`modes_covered`: how many modes of a 2-D Gaussian mixture a sample set covers,
   the share of "high-quality" samples, and :func:`mode_reverse_kl` of their histogram over
   the modes (chapters 7 and 8).
@@ -22,7 +25,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from utils.classifier import class_probabilities
-from utils.validation import check_data_matrix, check_positive_float, check_positive_int, check_probability_vector
+from utils.validation import check_data_matrix, check_positive_float, check_positive_int, check_probability_vector, check_tensor
 
 __all__ = [
     "score_from_probabilities",
@@ -30,6 +33,10 @@ __all__ = [
     "label_accuracy",
     "intra_class_diversity",
     "matched_accuracy",
+    "gaussian_statistics",
+    "frechet_distance",
+    "precision_recall",
+    "PrecisionRecall",
     "ModeCoverage",
     "modes_covered",
     "mode_reverse_kl",
@@ -187,6 +194,134 @@ def matched_accuracy(clusters: torch.Tensor, labels: torch.Tensor) -> tuple[floa
     np.add.at(counts, (c, y), 1)
     rows, cols = linear_sum_assignment(counts, maximize=True)
     return float(counts[rows, cols].sum() / len(y)), {int(r): int(k) for r, k in zip(rows, cols)}
+
+
+# ============================================================== feature-space distances (chapter 11)
+
+
+def gaussian_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean and covariance of a set of feature vectors, in float64, for :func:`frechet_distance`.
+
+    Args:
+        features: ``(N, F)`` finite feature vectors, N >= 2 (the covariance needs two samples;
+            it is singular unless N > F, which :func:`frechet_distance` handles).
+
+    Returns:
+        ``(mu (F,), sigma (F, F))``: the sample mean and the unbiased sample covariance (N - 1).
+
+    Raises:
+        TypeError, ValueError: on a bad matrix or N < 2.
+
+    References:
+        Heusel et al. (2017), *GANs trained by a two time-scale update rule*, eq. (6).
+    """
+    check_data_matrix(features, "features")
+    if len(features) < 2:
+        raise ValueError(f"features needs at least 2 samples for a covariance, got {len(features)}")
+    x = features.double()
+    return x.mean(dim=0), torch.cov(x.T).reshape(x.shape[1], x.shape[1])
+
+
+def _symmetric_sqrt(a: torch.Tensor) -> torch.Tensor:
+    """The PSD square root of a symmetric matrix, negative eigenvalues (round-off) set to 0."""
+    values, vectors = torch.linalg.eigh((a + a.T) / 2)
+    return (vectors * values.clamp_min(0).sqrt()) @ vectors.T
+
+
+def frechet_distance(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor, sigma2: torch.Tensor) -> float:
+    """The squared Fréchet (2-Wasserstein) distance between N(mu1, sigma1) and N(mu2, sigma2).
+
+    d^2 = ||mu1 - mu2||^2 + tr(sigma1 + sigma2 - 2 (sigma1^1/2 sigma2 sigma1^1/2)^1/2).
+
+    The trace of the matrix square root is computed from the symmetric matrix
+    sigma1^1/2 sigma2 sigma1^1/2 (eigenvalues clipped at 0), in float64: no complex parts to
+    discard and no failure on singular covariances, where the route through ``scipy.linalg.sqrtm``
+    of sigma1 sigma2 (a non-symmetric product) needs an offset on the diagonal.
+
+    Args:
+        mu1, mu2: ``(F,)`` means.
+        sigma1, sigma2: ``(F, F)`` symmetric positive semi-definite covariances.
+
+    Returns:
+        d^2 >= 0, in squared feature units (FID is this on Inception features; the course uses
+        its MNIST classifier's, so the values are not comparable with published FIDs).
+
+    Raises:
+        TypeError, ValueError: on non-finite input or mismatched sizes.
+
+    References:
+        Heusel et al. (2017), eq. (6); Dowson and Landau (1982), *The Fréchet distance between
+        multivariate normal distributions*; Prince's slides, "Measuring performance of generative models".
+    """
+    for value, name in ((mu1, "mu1"), (mu2, "mu2")):
+        check_tensor(value, name, ndim=1)
+    for value, name in ((sigma1, "sigma1"), (sigma2, "sigma2")):
+        check_tensor(value, name, ndim=2)
+    f = len(mu1)
+    if mu2.shape != (f,) or sigma1.shape != (f, f) or sigma2.shape != (f, f):
+        raise ValueError(f"sizes differ: mu1 {tuple(mu1.shape)}, mu2 {tuple(mu2.shape)}, sigma1 {tuple(sigma1.shape)}, sigma2 {tuple(sigma2.shape)}")
+    mu1, mu2, sigma1, sigma2 = (t.double() for t in (mu1, mu2, sigma1, sigma2))
+    root1 = _symmetric_sqrt(sigma1)
+    cross = torch.linalg.eigvalsh(root1 @ sigma2 @ root1).clamp_min(0).sqrt().sum()
+    d2 = ((mu1 - mu2) ** 2).sum() + torch.trace(sigma1) + torch.trace(sigma2) - 2 * cross
+    return float(d2.clamp_min(0))
+
+
+class PrecisionRecall(NamedTuple):
+    """Manifold precision and recall (see :func:`precision_recall`)."""
+
+    precision: float
+    recall: float
+
+
+def _in_any_ball(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int) -> torch.Tensor:
+    inside = [(torch.cdist(points[i : i + chunk], centres) <= radii).any(dim=1) for i in range(0, len(points), chunk)]
+    return torch.cat(inside)
+
+
+def _kth_neighbour_distance(x: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
+    # the k-th nearest other point: index k of the sorted distances (index 0 is the point itself)
+    return torch.cat([torch.cdist(x[i : i + chunk], x).kthvalue(k + 1, dim=1).values for i in range(0, len(x), chunk)])
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3, chunk: int = 1024) -> PrecisionRecall:
+    """Improved precision and recall: how much of each set lies on the other's k-NN manifold.
+
+    Each sample's ball has the radius of its k-th nearest neighbour in its own set; the manifold
+    of a set is the union of its balls. Precision is the share of generated samples inside the
+    real manifold (quality); recall is the share of real samples inside the generated manifold
+    (coverage).
+
+    Args:
+        real: ``(N, F)`` real samples or features, N > k.
+        fake: ``(M, F)`` generated ones, M > k.
+        k: the neighbour that sets the radius, positive (3 in the paper).
+        chunk: rows per distance block (memory), positive.
+
+    Returns:
+        A :class:`PrecisionRecall` of two floats in [0, 1].
+
+    Raises:
+        TypeError, ValueError: on bad matrices, mismatched F, or too few samples for k.
+
+    References:
+        Kynkäänniemi et al. (2019), *Improved precision and recall metric for assessing generative
+        models*, eqs. (1)-(3); Prince's slides, "Measuring performance of generative models".
+    """
+    check_data_matrix(real, "real")
+    check_data_matrix(fake, "fake")
+    check_positive_int(k, "k")
+    check_positive_int(chunk, "chunk")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"real and fake must have the same number of features, got {real.shape[1]} and {fake.shape[1]}")
+    if len(real) <= k or len(fake) <= k:
+        raise ValueError(f"each set needs more than k = {k} samples, got {len(real)} real and {len(fake)} fake")
+    real, fake = real.double(), fake.double().to(real.device)
+    real_radii = _kth_neighbour_distance(real, k, chunk)
+    fake_radii = _kth_neighbour_distance(fake, k, chunk)
+    precision = _in_any_ball(fake, real, real_radii, chunk).double().mean()
+    recall = _in_any_ball(real, fake, fake_radii, chunk).double().mean()
+    return PrecisionRecall(float(precision), float(recall))
 
 
 # ============================================================== mode coverage on 2-D toys (chapter 7)
