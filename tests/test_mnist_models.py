@@ -1,12 +1,9 @@
 """Tests of utils.mnist_models: the shipped models load and sample, the flow's units, training and the command."""
 
-import math
-
 import pytest
 import torch
 
-from utils.flows import bits_per_dim, dequantize, glow_mnist, logit_transform
-from utils.mnist_models import TRAINED_HERE, _main, flow_bits_per_dim, flow_images, load_mnist_models, train_mnist_model
+from utils.mnist_models import TRAINED_HERE, _main, load_mnist_models, train_mnist_model
 
 ALL_MODELS = ("vae", "flow", "ddpm", "ddim", "dcgan", "cgan", "cgan_mismatch", "acgan", "infogan")
 
@@ -49,22 +46,6 @@ def test_shipped_models_make_digits_the_judge_recognizes(models):
         assert classifier_score(models[name].sample(500, g)).item() > 2 * noise_score, name
     for name in TRAINED_HERE:
         assert 0 < models[name].seconds_per_step < 1, name
-
-
-def test_flow_bits_per_dim_is_the_change_of_variables_by_hand():
-    g = torch.Generator().manual_seed(3)
-    flow = glow_mnist(n_steps=1, hidden=4, generator=g).eval()
-    images = torch.rand(5, 1, 28, 28, generator=g)
-    got = flow_bits_per_dim(flow, images, torch.Generator().manual_seed(4))
-    y = dequantize(images, generator=torch.Generator().manual_seed(4))
-    z, log_det = logit_transform(y)
-    want = bits_per_dim(-(flow.log_prob(z) + log_det) + 784 * math.log(256), 784)
-    torch.testing.assert_close(got, want)
-
-
-def test_flow_images_inverts_the_logit_transform():
-    y = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(5))
-    torch.testing.assert_close(flow_images(logit_transform(y)[0]), y, atol=1e-5, rtol=0)
 
 
 def test_train_mnist_model_runs_and_rejects_bad_arguments():

@@ -481,6 +481,7 @@ def ddim_sample(
     n_steps: int,
     eta: float = 0.0,
     generator: torch.Generator | None = None,
+    x_T: torch.Tensor | None = None,  # noqa: N803
 ) -> torch.Tensor:
     """DDIM sampling in ``n_steps`` steps (deterministic for eta = 0) with a DDPM-trained noise predictor.
 
@@ -491,6 +492,9 @@ def ddim_sample(
         n_steps: the number of steps (at most T), see :func:`ddim_timesteps`.
         eta: 0 for DDIM, 1 for a DDPM-like sampler on the sub-sequence.
         generator: for x_T (and the noise if eta > 0).
+        x_T: start from this ``shape`` tensor instead of drawing x_T. With eta = 0 the sampler is
+            then a deterministic map x_T -> x_0: the latent space in which Song et al. interpolate
+            (section 5.3).
 
     Returns:
         x_0 of ``shape``.
@@ -506,7 +510,13 @@ def ddim_sample(
     steps = ddim_timesteps(schedule.T, n_steps)
     eta = check_nonnegative_float(eta, "eta")
     device, dtype = _model_device_dtype(model)
-    x = rng.randn(shape, generator=generator, device=device, dtype=dtype)
+    if x_T is None:
+        x = rng.randn(shape, generator=generator, device=device, dtype=dtype)
+    else:
+        check_tensor(x_T, "x_T")
+        if tuple(x_T.shape) != shape:
+            raise ValueError(f"x_T must have shape {shape}, got {tuple(x_T.shape)}")
+        x = x_T.to(device=device, dtype=dtype)
     for i, t in enumerate(steps):
         t_prev = steps[i + 1] if i + 1 < len(steps) else 0
         eps = model(x, torch.full((shape[0],), t, dtype=torch.long, device=device))

@@ -7,8 +7,9 @@ trains the three once with the chapters' recipes (longer: the budgets are in
 (``data/mnist_ddpm.pt``) and chapter 9's conditional GANs (``data/conditional_gans.pt``) ship.
 
 :func:`load_mnist_models` returns them, and the DDPM and the four conditional GANs, as
-:class:`MNISTModel` records: a sampler ``sample(n, generator) -> (n, 1, 28, 28)`` images in [0, 1],
-and the training run's time per step. The models themselves live in their chapters' modules
+:class:`MNISTModel` records: ``sample(n, generator) -> (n, 1, 28, 28)`` images in [0, 1], the
+model's random input (``noise``) and the deterministic map from it to images (``decode``), for
+walks in the latent space, and the training run's time per step. The models themselves live in their chapters' modules
 (:mod:`utils.vae`, :mod:`utils.flows`, :mod:`utils.gan`, :mod:`utils.diffusion`, :mod:`utils.conditional`).
 """
 
@@ -26,7 +27,7 @@ from torch import nn
 from utils import rng
 from utils.classifier import N_CLASSES
 from utils.data import DATA_DIR, load_mnist
-from utils.flows import Flow, dequantize, glow_mnist, logit_transform
+from utils.flows import discrete_bits_per_dim, glow_mnist, inverse_logit_transform
 from utils.gan import dcgan_discriminator, dcgan_generator, gan_training_step
 from utils.vae import VAE, elbo
 from utils.validation import check_choice, check_positive_int
@@ -36,8 +37,6 @@ __all__ = [
     "TRAINED_HERE",
     "TRAINING_STEPS",
     "MNISTModel",
-    "flow_bits_per_dim",
-    "flow_images",
     "train_mnist_model",
     "load_mnist_models",
 ]
@@ -50,7 +49,6 @@ FLOW_STEPS, FLOW_HIDDEN = 4, 32  # chapter 4's quick Glow
 DCGAN_LATENT, DCGAN_CHANNELS = 32, 32  # chapter 6's DCGAN, between its quick (16) and full (64) widths
 BATCH_SIZE = 64
 DDIM_STEPS = 50  # chapter 5's DDIM sampler
-LOGIT_ALPHA = 0.05  # the flow's logit transform (utils.flows.logit_transform's default)
 
 
 class MNISTModel(NamedTuple):
@@ -79,33 +77,6 @@ class MNISTModel(NamedTuple):
         return self.decode(noise, torch.arange(n, device=noise.device) % N_CLASSES)
 
 
-def flow_bits_per_dim(flow: Flow, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """The flow's discrete negative log-likelihood of 8-bit images, in bits per dimension (chapter 4).
-
-    Dequantize (uniform noise), apply the logit transform, add the flow's log-density and the
-    transform's log-determinant, and the D log 256 that turns a density on [0, 1]^D into a
-    probability of 256-level pixels (Theis et al. 2016, section 3.1; Dinh et al. 2017, section 4.1).
-
-    Args:
-        flow: a :class:`~utils.flows.Flow` on ``(1, 28, 28)`` logit-space images.
-        images: ``(N, 1, 28, 28)`` grey levels in [0, 1].
-        generator: for the dequantization noise.
-
-    Returns:
-        ``(N,)`` bits per dimension, an upper bound on the discrete model's NLL per pixel (in expectation).
-    """
-    y = dequantize(images, generator=generator)
-    z, log_det = logit_transform(y, LOGIT_ALPHA)
-    n_dims = images[0].numel()
-    nll_nats = -(flow.log_prob(z) + log_det) + n_dims * math.log(256)
-    return nll_nats / (n_dims * math.log(2))
-
-
-def flow_images(z: torch.Tensor) -> torch.Tensor:
-    """Undo the logit transform: logit-space flow samples ``(N, 1, 28, 28)`` -> grey levels in [0, 1]."""
-    return ((torch.sigmoid(z) - LOGIT_ALPHA) / (1 - 2 * LOGIT_ALPHA)).clamp(0, 1)
-
-
 def _train_vae(n_steps: int, g: torch.Generator, x: torch.Tensor) -> nn.Module:
     """Chapter 3's recipe: dynamic binarization, Adam 1e-3 with a cosine decay, the negative ELBO."""
     vae = VAE(data_dim=784, latent_dim=VAE_LATENT, hidden=VAE_HIDDEN)
@@ -127,10 +98,10 @@ def _train_flow(n_steps: int, g: torch.Generator, x: torch.Tensor) -> nn.Module:
     """Chapter 4's recipe: the small Glow, ActNorm initialized on 512 digits, Adam 1e-3 on bits/dim."""
     flow = glow_mnist(n_steps=FLOW_STEPS, hidden=FLOW_HIDDEN, generator=g)
     with torch.no_grad():
-        flow_bits_per_dim(flow, x[:512], g)  # ActNorm's data-dependent initialization
+        discrete_bits_per_dim(flow, x[:512], g)  # ActNorm's data-dependent initialization
     opt = torch.optim.Adam(flow.parameters(), lr=1e-3)
     for _ in range(n_steps):
-        loss = flow_bits_per_dim(flow, x[rng.randint(len(x), (BATCH_SIZE,), g)], g).mean()
+        loss = discrete_bits_per_dim(flow, x[rng.randint(len(x), (BATCH_SIZE,), g)], g).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -219,7 +190,7 @@ def load_mnist_models(device: torch.device | str = "cpu", path: str | Path | Non
     vae, flow, dcgan = net["vae"], net["flow"], net["dcgan"]
     out = {
         "vae": MNISTModel(vae, gaussian(VAE_LATENT), lambda z, _: vae.decode_mean(z).reshape(len(z), 1, 28, 28), None, seconds("vae")),
-        "flow": MNISTModel(flow, gaussian(*flow.latent_shape), lambda z, _: flow_images(flow.inverse(z)), None, seconds("flow")),
+        "flow": MNISTModel(flow, gaussian(*flow.latent_shape), lambda z, _: inverse_logit_transform(flow.inverse(z)), None, seconds("flow")),
     }
     unet, schedule = load_mnist_ddpm(device), linear_beta_schedule(1000)
 
