@@ -26,7 +26,9 @@ and a Jacobian whose determinant costs O(d), not the O(d^3) of a dense one:
 
 For images of integers, :func:`dequantize` adds uniform noise (a density on [0, 1]^D) and
 :func:`logit_transform` maps [0, 1] to the real line, each with its log-det, so that
-:func:`bits_per_dim` reports the discrete data's negative log-likelihood.
+:func:`bits_per_dim` reports the discrete data's negative log-likelihood;
+:func:`discrete_bits_per_dim` does the three steps for a flow on images, and
+:func:`inverse_logit_transform` turns its samples back into grey levels.
 
 :class:`Flow` stacks them and gives ``log_prob`` and ``sample``. Inputs are ``(N, d)``
 vectors for the vector layers and ``(N, C, H, W)`` images for ActNorm and the 1x1 convolution.
