@@ -213,7 +213,7 @@ def gaussian_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
         TypeError, ValueError: on a bad matrix or N < 2.
 
     References:
-        Heusel et al. (2017), *GANs trained by a two time-scale update rule*, eq. (6).
+        Heusel et al. (2017), *GANs trained by a two time-scale update rule*.
     """
     check_data_matrix(features, "features")
     if len(features) < 2:
@@ -250,7 +250,7 @@ def frechet_distance(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor,
         TypeError, ValueError: on non-finite input or mismatched sizes.
 
     References:
-        Heusel et al. (2017), eq. (6); Dowson and Landau (1982), *The Fréchet distance between
+        Heusel et al. (2017); Dowson and Landau (1982), *The Fréchet distance between
         multivariate normal distributions*; Prince's slides, "Measuring performance of generative models".
     """
     for value, name in ((mu1, "mu1"), (mu2, "mu2")):
@@ -306,7 +306,7 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3, chunk: 
 
     References:
         Kynkäänniemi et al. (2019), *Improved precision and recall metric for assessing generative
-        models*, eqs. (1)-(3); Prince's slides, "Measuring performance of generative models".
+        models*; Prince's slides, "Measuring performance of generative models".
     """
     check_data_matrix(real, "real")
     check_data_matrix(fake, "fake")

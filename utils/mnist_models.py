@@ -77,9 +77,18 @@ class MNISTModel(NamedTuple):
         return self.decode(noise, torch.arange(n, device=noise.device) % N_CLASSES)
 
 
+def _network(kind: str, generator: torch.Generator | None = None) -> nn.Module:
+    """The untrained network of ``kind`` (the DCGAN: its generator); ``generator`` seeds the flow's 1x1 convolutions."""
+    if kind == "vae":
+        return VAE(data_dim=784, latent_dim=VAE_LATENT, hidden=VAE_HIDDEN)
+    if kind == "flow":
+        return glow_mnist(n_steps=FLOW_STEPS, hidden=FLOW_HIDDEN, generator=generator)
+    return dcgan_generator(DCGAN_LATENT, DCGAN_CHANNELS)
+
+
 def _train_vae(n_steps: int, g: torch.Generator, x: torch.Tensor) -> nn.Module:
     """Chapter 3's recipe: dynamic binarization, Adam 1e-3 with a cosine decay, the negative ELBO."""
-    vae = VAE(data_dim=784, latent_dim=VAE_LATENT, hidden=VAE_HIDDEN)
+    vae = _network("vae")
     opt = torch.optim.Adam(vae.parameters(), lr=1e-3)
     decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, n_steps, eta_min=1e-4)
     flat = x.reshape(len(x), -1)
@@ -96,7 +105,7 @@ def _train_vae(n_steps: int, g: torch.Generator, x: torch.Tensor) -> nn.Module:
 
 def _train_flow(n_steps: int, g: torch.Generator, x: torch.Tensor) -> nn.Module:
     """Chapter 4's recipe: the small Glow, ActNorm initialized on 512 digits, Adam 1e-3 on bits/dim."""
-    flow = glow_mnist(n_steps=FLOW_STEPS, hidden=FLOW_HIDDEN, generator=g)
+    flow = _network("flow", generator=g)
     with torch.no_grad():
         discrete_bits_per_dim(flow, x[:512], g)  # ActNorm's data-dependent initialization
     opt = torch.optim.Adam(flow.parameters(), lr=1e-3)
@@ -110,7 +119,7 @@ def _train_flow(n_steps: int, g: torch.Generator, x: torch.Tensor) -> nn.Module:
 
 def _train_dcgan(n_steps: int, g: torch.Generator, x: torch.Tensor) -> nn.Module:
     """Chapter 6's recipe: the DCGAN, non-saturating loss, Adam 2e-4 with beta1 = 0.5."""
-    netG, netD = dcgan_generator(DCGAN_LATENT, DCGAN_CHANNELS), dcgan_discriminator(DCGAN_CHANNELS)
+    netG, netD = _network("dcgan"), dcgan_discriminator(DCGAN_CHANNELS)
     opt_g = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
     scaled = x * 2 - 1
@@ -118,14 +127,6 @@ def _train_dcgan(n_steps: int, g: torch.Generator, x: torch.Tensor) -> nn.Module
         real = scaled[rng.randint(len(scaled), (BATCH_SIZE,), g)]
         gan_training_step(netG, netD, opt_g, opt_d, real, DCGAN_LATENT, generator=g)
     return netG
-
-
-def _network(kind: str) -> nn.Module:
-    if kind == "vae":
-        return VAE(data_dim=784, latent_dim=VAE_LATENT, hidden=VAE_HIDDEN)
-    if kind == "flow":
-        return glow_mnist(n_steps=FLOW_STEPS, hidden=FLOW_HIDDEN)
-    return dcgan_generator(DCGAN_LATENT, DCGAN_CHANNELS)
 
 
 def train_mnist_model(kind: str, n_steps: int | None = None, seed: int = 0) -> tuple[nn.Module, float]:
@@ -206,7 +207,6 @@ def load_mnist_models(device: torch.device | str = "cpu", path: str | Path | Non
 
     for kind, trained in load_conditional_gans(device).items():
         netG = trained.netG
-        n_noise = netG.latent_dim + (N_CONTINUOUS_CODES if kind == "infogan" else 0)
 
         def decode(noise: torch.Tensor, labels: torch.Tensor, netG: nn.Module = netG) -> torch.Tensor:
             z, continuous = noise[:, : netG.latent_dim], noise[:, netG.latent_dim :]  # continuous: InfoGAN's codes, else empty
@@ -216,7 +216,7 @@ def load_mnist_models(device: torch.device | str = "cpu", path: str | Path | Non
             def noise(n: int, g: torch.Generator, d: int = netG.latent_dim) -> torch.Tensor:
                 return torch.cat([rng.randn((n, d), g, device=device), 2 * rng.rand((n, N_CONTINUOUS_CODES), g, device=device) - 1], dim=1)
         else:
-            noise = gaussian(n_noise)
+            noise = gaussian(netG.latent_dim)
         out[kind] = MNISTModel(netG, noise, decode, None, trained.seconds_per_step)
     return out
 
