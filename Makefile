@@ -12,7 +12,7 @@ SLIDES_OPTIONS ?=
 SLIDES   := $(BIN)/jupyter nbconvert --to slides --no-prompt --TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags=hide-input --TagRemovePreprocessor.remove_input_tags=slide-hide-input
 BOOK     := $(BIN)/jupyter-book build . --config book.yml --toc toc.yml
 
-.PHONY: setup book test lab student slides clean
+.PHONY: setup book test test-seeds lab student slides clean
 
 ## setup: create .venv (if missing) and install the course with the tested versions
 setup: $(STAMP)
@@ -34,6 +34,18 @@ book: setup student
 ## every page of it in headless Chromium (screenshots in _build/screenshots), and the slide decks
 test: setup
 	COURSE_PROFILE=quick COURSE_DEVICE=cpu $(BIN)/python -m pytest tests chapters --nbval-lax
+
+## test-seeds: execute chapters headlessly with other seeds (utils.run_chapters): every assert must hold,
+## stored outputs are not compared. One run per chapter and seed, JOBS at once, one thread each;
+## report in _build/runs/ (pass/fail, time, failing cells, each assert's worst value over the seeds).
+##   make test-seeds SEEDS=0-9 CHAPTERS=chapters/07_*.ipynb                       (a chapter's ten-seed margins)
+##   make test-seeds SEEDS=0 RUN_OPTIONS="--profile full --device cuda" JOBS=4   (the full profile on a GPU)
+SEEDS    ?= 1
+JOBS     ?= 2
+CHAPTERS ?= chapters/*.ipynb
+RUN_OPTIONS ?=
+test-seeds: setup
+	$(BIN)/python -m utils.run_chapters $(CHAPTERS) --seeds $(SEEDS) --jobs $(JOBS) $(RUN_OPTIONS)
 
 ## lab: JupyterLab on the chapters
 lab: setup

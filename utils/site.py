@@ -11,7 +11,9 @@ Jupyter Book loads it from ``book.yml`` (``sphinx: extra_extensions: [utils.site
   list, from a YAML body; chapters not yet written are listed without a link);
 - copies each chapter notebook (``notebooks/full/``) and its student copy with every exercise
   solution stubbed (``notebooks/student/``, made by :mod:`utils.student`) into the built site, and
-  puts a download box under each chapter's title.
+  puts a download box under each chapter's title;
+- bounds each wait for a kernel message while the chapters execute (the headless stall after widget
+  cells, :func:`utils.run_chapters.patch_kernel_channels`).
 """
 
 from __future__ import annotations
@@ -194,6 +196,10 @@ def _gallery_node(app, docname: str):
 def setup(app):
     from docutils import nodes
     from docutils.parsers.rst import Directive
+
+    from utils.run_chapters import patch_kernel_channels
+
+    patch_kernel_channels()  # myst-nb executes the chapters in this process: no stall after widget cells
 
     class GalleryDirective(Directive):
         """``course-gallery``: one thumbnail per chapter, linking to it."""
