@@ -27,8 +27,10 @@ def test_parse_seeds():
 
 
 def test_assert_probes_reads_plain_comparisons_and_splits_chains():
-    src = "x = 1\nassert x >= 3 and y\nassert acc > 0.5 * base\nassert lo <= abs(v.mean().item()) < hi  # note\n"
+    src = "x = 1\nassert x or y\nassert acc > 0.5 * base\nassert lo <= abs(v.mean().item()) < hi  # note\n"
     assert assert_probes("assert 0.5 < ratio < 1.1") == [("ratio > 0.5", "ratio", ">", "0.5"), ("ratio < 1.1", "ratio", "<", "1.1")]
+    assert assert_probes("assert a >= 3 and (b < c and ok)") == [("a >= 3", "a", ">=", "3"), ("b < c", "b", "<", "c")]
+    assert assert_probes("assert a >= 3 or b < c") == []  # neither side must hold alone
     assert assert_probes(src) == [
         ("acc > 0.5 * base", "acc", ">", "0.5 * base"),
         ("lo <= abs(v.mean().item())", "lo", "<=", "abs(v.mean().item())"),

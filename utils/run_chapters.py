@@ -124,7 +124,8 @@ def assert_probes(source: str) -> list[tuple[str, str, str, str]]:
         source: a code cell's source.
 
     Returns:
-        ``(text, left, op, right)`` per comparison (a chained ``a < b < c`` gives two, and a
+        ``(text, left, op, right)`` per comparison (a chained ``a < b < c`` gives two, so does
+        ``a < b and c < d``, and a
         constant on the left is moved to the right: ``0.5 < r`` reads ``r > 0.5``), in order;
         empty when the cell does not parse (IPython magics) or has no such assert.
     """
@@ -133,10 +134,12 @@ def assert_probes(source: str) -> list[tuple[str, str, str, str]]:
     except SyntaxError:
         return []
     found = []
-    for stmt in tree.body:
-        if not (isinstance(stmt, ast.Assert) and isinstance(stmt.test, ast.Compare)):
+    tests = [s.test for s in tree.body if isinstance(s, ast.Assert)]
+    while any(isinstance(t, ast.BoolOp) and isinstance(t.op, ast.And) for t in tests):  # assert a > b and c < d
+        tests = [v for t in tests for v in (t.values if isinstance(t, ast.BoolOp) and isinstance(t.op, ast.And) else [t])]
+    for test in tests:
+        if not isinstance(test, ast.Compare):
             continue
-        test = stmt.test
         sides = [test.left, *test.comparators]
         for a, op, b in zip(sides, test.ops, sides[1:]):
             if type(op) in OPS and _safe(a) and _safe(b):
