@@ -38,10 +38,10 @@ def test_constraints_pin_every_dependency_and_the_cpu_torch():
 
 def test_ci_runs_the_readme_test_command():
     commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip() and not line.startswith(("#", "set ", "cd "))]
-    # Chromium for the browser test, installed when missing, then the README's command
-    assert commands == ["command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }", "make test"]
+    # Chromium for the browser test, installed when missing, then the README's commands
+    assert commands == ["command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }", "make test", "make test-seeds"]
     readme = (ROOT / "README.md").read_text()
-    assert "make test" in readme and "make book" in readme
+    assert "make test" in readme and "make book" in readme and "make test-seeds" in readme
 
 
 def test_every_chapter_is_in_the_toc_and_vice_versa():

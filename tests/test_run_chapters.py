@@ -1,6 +1,7 @@
 """The chapter runner (utils/run_chapters.py) and the fix for the headless stall after widget cells."""
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -170,8 +171,10 @@ def test_runner_reports_failing_cells_and_values(tmp_path):
                 nbformat.v4.new_code_cell("print('still runs')")]
     path = tmp_path / "toy.ipynb"
     nbformat.write(nb, path)
+    before = dict(os.environ)
     ok = run_chapters.run_chapter(str(path), 0, "quick", "cpu", 1, 60, str(tmp_path / "runs"))
     bad = run_chapters.run_chapter(str(path), 2, "quick", "cpu", 1, 60, str(tmp_path / "runs"))
+    assert dict(os.environ) == before  # the settings go to the kernel only (a leaked COURSE_SEED re-seeded later chapters)
     assert ok["ok"] and ok["errors"] == []
     assert not bad["ok"] and [(e["cell"], e["ename"]) for e in bad["errors"]] == [(2, "AssertionError")]
     assert [a["left"] for a in ok["asserts"] + bad["asserts"]] == [10.0, 8.0]

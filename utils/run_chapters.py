@@ -190,11 +190,10 @@ def run_chapter(path: str, seed: int, profile: str, device: str, threads: int, t
     from nbclient import NotebookClient
 
     patch_kernel_channels()
-    os.environ.update(COURSE_SEED=str(seed), COURSE_PROFILE=profile, COURSE_THREADS=str(threads),
-                      OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-                      OPENBLAS_NUM_THREADS=str(threads))
+    env = dict(os.environ, COURSE_SEED=str(seed), COURSE_PROFILE=profile, COURSE_THREADS=str(threads),
+               OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
     if device:
-        os.environ["COURSE_DEVICE"] = device
+        env["COURSE_DEVICE"] = device  # the kernel's environment only: the caller's stays as it is
     nb = nbformat.read(path, as_version=4)
     cells, origin = [], []  # executed cells, and the index of each in the original notebook (None: added)
     for i, cell in enumerate(nb.cells):
@@ -212,7 +211,7 @@ def run_chapter(path: str, seed: int, profile: str, device: str, threads: int, t
     start = time.monotonic()
     fatal = None
     try:
-        client.execute()
+        client.execute(env=env)
     except Exception as err:  # a dead kernel or a timeout: the run fails, the report says why
         fatal = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
     seconds = time.monotonic() - start
