@@ -219,3 +219,72 @@ def test_ddim_sample_from_a_given_x_T_is_deterministic() -> None:
     torch.testing.assert_close(a, c)  # drawing x_T from the same seed gives the same start
     with pytest.raises(ValueError, match="x_T"):
         D.ddim_sample(model, (4, 2), schedule, 10, x_T=x_T)
+
+
+def test_ddpm_sample_adds_no_noise_at_the_last_step() -> None:
+    """Algorithm 2: z = 0 at t = 1, so x_0 is exactly the predicted mean from x_1; at t > 1 noise of variance sigma_t^2 is added."""
+    s = D.linear_beta_schedule(20, 1e-2, 0.2)
+    torch.manual_seed(0)
+    model = D.MLPDenoiser(2, hidden=16, n_layers=1)
+    x0, traj = D.ddpm_sample(model, (4000, 2), s, generator=torch.Generator().manual_seed(0), return_trajectory=True)
+    with torch.no_grad():
+        def mean(x: torch.Tensor, t: int) -> torch.Tensor:
+            tt = torch.full((len(x),), t, dtype=torch.long)
+            return D.p_mean_from_eps(x, tt, model(x, tt), s)
+
+        torch.testing.assert_close(x0, mean(traj[-2], 1), rtol=0, atol=1e-6)
+        residual = traj[-3] - mean(traj[-4], 3)  # the step from t = 3 to 2 adds sqrt(beta_3) z
+    assert float(residual.std()) == pytest.approx(math.sqrt(float(s.betas[2])), rel=0.05)
+
+
+@pytest.mark.parametrize("eta", [0.5, 1.0])
+def test_ddim_steps_with_noise_match_diffusers(lin: D.NoiseSchedule, eta: float) -> None:
+    """eta > 0: the sigma^2 term leaves the direction to x_t and sigma z is added (Song et al. eq. 12)."""
+    sched = DDIMScheduler(num_train_timesteps=T, beta_schedule="linear", clip_sample=False, set_alpha_to_one=True)
+    sched.set_timesteps(10)
+    ours = D.ddim_timesteps(T, 10)
+    g = torch.Generator().manual_seed(2)
+    for i, t in enumerate(ours):
+        xt, eps, z = (torch.randn(3, 2, generator=g) for _ in range(3))
+        t_prev = ours[i + 1] if i + 1 < len(ours) else 0
+        ref = sched.step(eps, t - 1, xt, eta=eta, variance_noise=z).prev_sample
+        torch.testing.assert_close(D.ddim_step(xt, eps, t, t_prev, lin, eta=eta, noise=z), ref, rtol=1e-4, atol=1e-5)
+
+
+def test_ddim_step_with_eta_1_on_consecutive_steps_is_the_ddpm_posterior(lin: D.NoiseSchedule) -> None:
+    """With t' = t - 1 and eta = 1, sigma^2 is the posterior variance betatilde_t and the mean is mutilde_t."""
+    g = torch.Generator().manual_seed(3)
+    xt, eps = torch.randn(5, 3, generator=g, dtype=torch.float64), torch.randn(5, 3, generator=g, dtype=torch.float64)
+    t = 400
+    no_noise = D.ddim_step(xt, eps, t, t - 1, lin, eta=1.0, noise=torch.zeros_like(xt))
+    mean, var = D.q_posterior_mean_variance(D.predict_x0_from_eps(xt, t, eps, lin), xt, t, lin)
+    torch.testing.assert_close(no_noise, mean, rtol=1e-6, atol=1e-8)
+    unit = D.ddim_step(xt, eps, t, t - 1, lin, eta=1.0, noise=torch.ones_like(xt)) - no_noise
+    torch.testing.assert_close(unit, var.sqrt().expand_as(unit), rtol=1e-6, atol=1e-10)
+
+
+def test_timestep_embedding_values_and_checks() -> None:
+    emb = D.timestep_embedding(torch.tensor([0, 3]), 4)
+    torch.testing.assert_close(emb[0], torch.tensor([1.0, 1.0, 0.0, 0.0]))  # cos 0, sin 0
+    torch.testing.assert_close(emb[1], torch.tensor([math.cos(3), math.cos(0.03), math.sin(3), math.sin(0.03)]))
+    with pytest.raises(TypeError, match="t must be an integer tensor"):
+        D.timestep_embedding(torch.tensor([1.5]), 4)
+    with pytest.raises(TypeError, match="t must be an integer tensor"):
+        D.timestep_embedding([1, 2], 4)
+    with pytest.raises(ValueError, match=r"t must have shape \(N,\)"):
+        D.timestep_embedding(torch.tensor([[1, 2]]), 4)
+    with pytest.raises(ValueError, match="dim must be even"):
+        D.timestep_embedding(torch.tensor([1]), 5)
+    with pytest.raises(ValueError, match="max_period"):
+        D.timestep_embedding(torch.tensor([1]), 4, max_period=0.0)
+
+
+def test_more_bad_inputs(lin: D.NoiseSchedule) -> None:
+    with pytest.raises(ValueError, match="base must be a multiple of 8"):
+        D.SmallUNet(base=12)
+    with pytest.raises(ValueError, match="max_beta"):
+        D.cosine_beta_schedule(10, max_beta=float("nan"))
+    with pytest.raises(ValueError, match="max_beta"):
+        D.cosine_beta_schedule(10, max_beta=1.0)
+    with pytest.raises(ValueError, match="x_T is on meta"):
+        D.ddim_sample(D.MLPDenoiser(2, hidden=4, n_layers=1), (3, 2), lin, 5, x_T=torch.empty(3, 2, device="meta"))

@@ -232,3 +232,101 @@ def test_discrete_bits_per_dim_bounds_the_exact_discrete_nll() -> None:
 def test_inverse_logit_transform_undoes_the_logit_transform() -> None:
     y = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(5))
     torch.testing.assert_close(F.inverse_logit_transform(F.logit_transform(y)[0]), y, atol=1e-5, rtol=0)
+
+
+def test_actnorm_on_images_log_det_has_the_hw_factor():
+    """On (N, C, H, W) the log-det is H * W * sum(logs): checked against the full Jacobian, with H * W = 6."""
+    layer = ActNorm(2)
+    x = 2.0 + 3.0 * torch.randn(5, 2, 2, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    layer = layer.double()
+    z, log_det = layer(x)  # initializes: each channel of z has mean 0 and std 1
+    assert torch.allclose(z.mean(dim=(0, 2, 3)), torch.zeros(2, dtype=torch.float64), atol=1e-10)
+    with torch.no_grad():
+        layer.logs.add_(torch.tensor([0.3, -0.7], dtype=torch.float64))  # away from the data's values
+    z, log_det = layer(x)
+    assert torch.allclose(log_det, 6 * layer.logs.sum().expand(5))
+    assert torch.allclose(log_det, torch.stack([_brute_log_det(layer, xi) for xi in x]), atol=1e-9)
+    assert torch.allclose(layer.inverse(z), x, atol=1e-10)
+
+
+def test_actnorm_needs_two_values_per_channel_to_initialize():
+    with pytest.raises(ValueError, match=r"x must hold at least 2 values per channel"):
+        ActNorm(3)(torch.randn(1, 3))
+    with pytest.raises(ValueError, match=r"at least 2 values per channel"):
+        ActNorm(3)(torch.randn(1, 3, 1, 1))
+    layer = ActNorm(3)
+    assert not bool(layer.initialized)  # the failed call did not mark it initialized
+    z, _ = layer(torch.randn(1, 3, 2, 2))  # one image of 4 pixels is enough
+    assert bool(layer.initialized) and torch.isfinite(z).all()
+    assert torch.isfinite(layer(torch.randn(1, 3, 1, 1))[0]).all()  # after initialization any batch is fine
+
+
+@pytest.mark.parametrize(
+    "layer, shape",
+    [
+        (AdditiveCoupling([1, 0], hidden=(4,)), (3, 2)),
+        (AffineCoupling([1, 0], hidden=(4,)), (3, 2)),
+        (InvertibleConv1x1(2), (3, 2, 2, 2)),
+        (InvertibleConv1x1(2, lu=True), (3, 2, 2, 2)),
+        (F.ConvAffineCoupling(2, hidden=4), (3, 2, 2, 2)),
+    ],
+    ids=["additive", "affine", "1x1", "1x1-lu", "conv-affine"],
+)
+def test_layers_name_a_dtype_mismatch(layer, shape):
+    x64 = torch.zeros(shape, dtype=torch.float64)
+    with pytest.raises(TypeError, match=r"x must have dtype torch.float32 .* got torch.float64"):
+        layer(x64)
+    with pytest.raises(TypeError, match=r"z must have dtype torch.float32"):
+        layer.inverse(x64)
+    with pytest.raises(ValueError, match="x is on meta"):
+        layer(torch.empty(shape, device="meta"))
+    layer.double()(x64)  # converting the layer is the fix
+
+
+def test_log_prob_helpers_reject_bad_input():
+    with pytest.raises(ValueError, match=r"z must have at least 2 dimension"):
+        F.standard_normal_log_prob(torch.zeros(3))
+    with pytest.raises(ValueError, match="z contains NaN"):
+        F.standard_normal_log_prob(torch.tensor([[0.0, float("nan")]]))
+    with pytest.raises(ValueError, match="nll_nats must be finite"):
+        bits_per_dim(float("nan"), 784)
+    with pytest.raises(ValueError, match="nll_nats contains NaN"):
+        bits_per_dim(torch.tensor([1.0, float("inf")]), 784)
+    assert float(bits_per_dim(torch.tensor(784 * math.log(2)), 784)) == pytest.approx(1.0)
+    assert float(bits_per_dim(0, 784)) == 0.0  # an int is a number too
+
+
+def test_logit_transform_edges():
+    with pytest.raises(ValueError, match=r"y must have at least 2 dimension"):
+        F.logit_transform(torch.rand(3))
+    with pytest.raises(ValueError, match=r"y must lie in \(0, 1\) when alpha = 0"):
+        F.logit_transform(torch.tensor([[0.0, 0.5]]), alpha=0.0)
+    with pytest.raises(ValueError, match=r"y must lie in \(0, 1\) when alpha = 0"):
+        F.logit_transform(torch.tensor([[0.5, 1.0]]), alpha=0)
+    y = torch.tensor([[0.25, 0.5]], dtype=torch.float64)
+    z, log_det = F.logit_transform(y, alpha=0.0)  # alpha = 0 is the plain logit
+    assert torch.allclose(z, torch.log(y / (1 - y))) and torch.isfinite(log_det).all()
+    for bad in (-0.1, 0.5, float("nan")):
+        with pytest.raises(ValueError, match="alpha"):
+            F.logit_transform(y, alpha=bad)
+
+
+def test_inverse_logit_transform_checks_its_input():
+    y = torch.rand(4, 1, 3, 3, generator=torch.Generator().manual_seed(1))
+    for alpha in (0.0, 0.2, 0.45):
+        torch.testing.assert_close(F.inverse_logit_transform(F.logit_transform(y, alpha)[0], alpha), y, atol=1e-5, rtol=0)
+    for bad in (0.5, 0.7, -0.1, float("nan")):
+        with pytest.raises(ValueError, match="alpha must"):
+            F.inverse_logit_transform(torch.zeros(2), alpha=bad)
+    with pytest.raises(ValueError, match="z contains NaN"):
+        F.inverse_logit_transform(torch.tensor([0.0, float("nan")]))
+    with pytest.raises(TypeError, match="z must be a floating-point"):
+        F.inverse_logit_transform(torch.zeros(2, dtype=torch.int64))
+
+
+def test_discrete_bits_per_dim_names_its_images():
+    flow = F.Flow([], (1, 2, 2))
+    with pytest.raises(ValueError, match=r"images must lie in \[0, 1\]"):
+        F.discrete_bits_per_dim(flow, torch.full((2, 1, 2, 2), 2.0))
+    with pytest.raises(ValueError, match="images contains NaN"):
+        F.discrete_bits_per_dim(flow, torch.full((2, 1, 2, 2), float("nan")))

@@ -400,3 +400,75 @@ def test_precision_recall_on_cases_with_known_answers():
         precision_recall(real[:3], fake)
     with pytest.raises(ValueError, match="same number of features"):
         precision_recall(real, torch.zeros(10, 3))
+
+
+# ============================================================== bad input to the newer metrics
+
+
+def test_label_accuracy_checks_the_label_range_and_device():
+    x = load_mnist("test")[0][:20]
+    judge = load_classifier()
+    y = torch.arange(20) % 10
+    with pytest.raises(ValueError, match=r"labels must hold values in 0..9, got values in 10..19"):
+        label_accuracy(x, y + 10, judge)
+    with pytest.raises(ValueError, match="labels is on meta"):
+        label_accuracy(x, torch.empty(20, dtype=torch.int64, device="meta"), judge)
+
+
+def test_intra_class_diversity_refuses_labels_beyond_n_classes():
+    features, labels = torch.randn(8, 3, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 0, 1, 1, 2, 2, 5, 5])
+    with pytest.raises(ValueError, match=r"labels must hold values in 0..2, got values in 0..5"):
+        intra_class_diversity(features, labels, n_classes=3)
+    with pytest.raises(ValueError, match="class 3 has 0 samples"):  # with n_classes = 6, classes 3 and 4 are empty
+        intra_class_diversity(features, labels, n_classes=6)
+
+
+def test_gaussian_statistics_is_the_unbiased_sample_covariance():
+    x = torch.randn(7, 3, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    mu, sigma = gaussian_statistics(x)
+    np.testing.assert_allclose(mu.numpy(), x.numpy().mean(0), rtol=1e-12)
+    np.testing.assert_allclose(sigma.numpy(), np.cov(x.numpy(), rowvar=False, ddof=1), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "sigma, match",
+    [(-torch.eye(3, dtype=torch.float64), "sigma1 must be positive semi-definite"),
+     (torch.tensor([[1.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), "sigma1 must be symmetric"),
+     (torch.diag(torch.tensor([1.0, -0.5, 1.0])), "positive semi-definite")],
+)
+def test_frechet_distance_refuses_matrices_that_are_not_covariances(sigma, match):
+    mu = torch.zeros(3, dtype=sigma.dtype)
+    with pytest.raises(ValueError, match=match):
+        frechet_distance(mu, sigma, mu, torch.eye(3, dtype=sigma.dtype))
+    with pytest.raises(ValueError, match=match.replace("sigma1", "sigma2")):
+        frechet_distance(mu, torch.eye(3, dtype=sigma.dtype), mu, sigma)
+
+
+def test_frechet_distance_accepts_float32_covariances_with_round_off():
+    x = torch.randn(200, 20, generator=torch.Generator().manual_seed(7))
+    s1, s2 = torch.cov(x.T), torch.cov((2 * x[:50]).T)  # float32: symmetric and PSD only up to round-off
+    assert frechet_distance(x.mean(0), s1, x.mean(0), s1) == pytest.approx(0.0, abs=1e-4)
+    assert frechet_distance(x.mean(0), s1, x[:50].mean(0), s2) > 0
+
+
+def test_metrics_refuse_tensors_on_different_devices():
+    meta = lambda *shape, dtype=torch.float32: torch.empty(*shape, dtype=dtype, device="meta")  # noqa: E731
+    with pytest.raises(ValueError, match="fake is on meta but real is on cpu"):
+        precision_recall(torch.randn(10, 2), meta(10, 2))
+    with pytest.raises(ValueError, match="centres is on meta but samples is on cpu"):
+        modes_covered(torch.randn(10, 2), meta(3, 2), 0.1)
+    with pytest.raises(ValueError, match="sigma2 is on meta"):
+        frechet_distance(torch.zeros(2), torch.eye(2), torch.zeros(2), meta(2, 2))
+    with pytest.raises(ValueError, match="labels is on meta"):
+        matched_accuracy(torch.tensor([0, 1]), meta(2, dtype=torch.int64))
+
+
+def test_classifier_calls_name_a_device_or_dtype_mismatch():
+    judge = load_classifier()
+    x = load_mnist("test")[0][:4]
+    with pytest.raises(TypeError, match="images must have dtype torch.float32"):
+        class_probabilities(x.double(), judge)
+    with pytest.raises(TypeError, match="images must have dtype torch.float32"):
+        classifier_features(x.double(), judge)
+    with pytest.raises(TypeError, match="images must have dtype torch.float32"):
+        label_accuracy(x.double(), torch.arange(4), judge)

@@ -77,3 +77,65 @@ def test_the_command_retrains_only_the_kinds_asked_for(tmp_path):
     assert not all(torch.equal(before["vae"]["state_dict"][k], after["vae"]["state_dict"][k]) for k in before["vae"]["state_dict"])
     models = load_mnist_models(path=out)
     assert models["vae"].sample(2, torch.Generator().manual_seed(0)).shape == (2, 1, 28, 28)
+
+
+def test_sample_asks_the_conditional_models_for_every_class_in_turn():
+    from utils.mnist_models import MNISTModel
+
+    seen = []
+    fake = MNISTModel(None, lambda n, g: torch.zeros(n, 3), lambda noise, labels: seen.append(labels) or torch.zeros(len(noise), 1, 28, 28), None, 0.0)
+    assert fake.sample(23, torch.Generator().manual_seed(0)).shape == (23, 1, 28, 28)
+    assert torch.equal(seen[0], torch.arange(23) % 10)
+    with pytest.raises(TypeError, match="generator"):
+        fake.sample(2, 0)
+
+
+def test_conditional_samples_are_the_classes_asked_for(models):
+    """sample(n) asks for 0, 1, ..., 9, 0, ...: the judge reads those digits in the cGAN's samples."""
+    from utils.classifier import load_classifier
+    from utils.metrics import label_accuracy
+
+    images = models["cgan"].sample(100, torch.Generator().manual_seed(3))
+    assert label_accuracy(images, torch.arange(100) % 10, load_classifier()) > 0.8
+
+
+def test_ddim_decode_maps_the_sampler_output_to_the_unit_interval(models):
+    """decode(x_T) = (DDIM(x_T) + 1) / 2 clamped to [0, 1]: the sampler works in [-1, 1]."""
+    from utils.diffusion import ddim_sample, linear_beta_schedule
+
+    x_T = torch.randn(2, 1, 28, 28, generator=torch.Generator().manual_seed(4))  # noqa: N806
+    raw = ddim_sample(models["ddim"].network, (2, 1, 28, 28), linear_beta_schedule(1000), 50, x_T=x_T)
+    torch.testing.assert_close(models["ddim"].decode(x_T, None), ((raw + 1) / 2).clamp(0, 1), rtol=0, atol=0)
+    assert raw.min() < -0.5  # the background is near -1: without the map it would be clamped to 0 with the strokes' edges
+
+
+def test_infogan_noise_draws_its_continuous_codes_on_minus_one_to_one(models):
+    noise = models["infogan"].noise(2000, torch.Generator().manual_seed(5))
+    codes = noise[:, models["infogan"].network.latent_dim :]
+    assert codes.shape == (2000, 2) and codes.abs().max() <= 1 and codes.min() < -0.98 and codes.max() > 0.98
+    assert (codes < 0).double().mean() == pytest.approx(0.5, abs=0.03)
+
+
+def test_train_mnist_model_checks_the_seed_first():
+    with pytest.raises(ValueError, match="seed"):
+        train_mnist_model("vae", n_steps=1, seed=-1)
+    with pytest.raises(TypeError, match="seed"):
+        train_mnist_model("vae", n_steps=1, seed=1.5)
+
+
+def test_conditional_decode_refuses_labels_on_another_device(models):
+    noise = models["cgan"].noise(2, torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="labels is on meta"):
+        models["cgan"].decode(noise, torch.empty(2, dtype=torch.int64, device="meta"))
+
+
+def test_flow_decode_maps_logit_space_back_to_grey_levels(models):
+    """decode(z) = inverse_logit_transform(flow^-1(z)): the flow models logit-space images (chapter 4)."""
+    from utils.flows import inverse_logit_transform
+
+    flow = models["flow"]
+    z = flow.noise(3, torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        logits = flow.network.inverse(z)
+    torch.testing.assert_close(flow.decode(z, None), inverse_logit_transform(logits), rtol=0, atol=0)
+    assert logits.min() < -1 and logits.max() > 1  # logit space: a bare clamp to [0, 1] would not be the same images

@@ -182,3 +182,75 @@ def test_train_gan_ensemble_rejects_bad_arguments():
         train_gan_ensemble("vanilla", data, 0, 3)
     with pytest.raises(ValueError, match="data"):
         train_gan_ensemble("vanilla", torch.full((5, 2), float("nan")), 2, 3)
+
+
+def test_ensemble_losses_refuse_mixed_ensembles_and_other_shapes():
+    with pytest.raises(ValueError, match="same ensemble"):
+        ensemble_discriminator_loss(torch.zeros(3, 5, 1), torch.zeros(2, 5, 1))
+    with pytest.raises(ValueError, match="same ensemble"):
+        ensemble_discriminator_loss(torch.zeros(1, 5, 1), torch.zeros(5, 1))
+    with pytest.raises(ValueError, match=r"real_logits must have shape \(S, B, 1\), \(N,\) or \(N, 1\)"):
+        ensemble_discriminator_loss(torch.zeros(5, 2), torch.zeros(5, 2))
+    with pytest.raises(ValueError, match="fake_logits"):
+        ensemble_generator_loss(torch.zeros(2, 5, 3))
+    with pytest.raises(ValueError, match="fake_logits contains NaN"):
+        ensemble_discriminator_loss(torch.zeros(2, 5, 1), torch.full((2, 5, 1), float("nan")))
+    with pytest.raises(TypeError, match="real_logits must be a torch.Tensor"):
+        ensemble_discriminator_loss([0.0], torch.zeros(1))
+    # different batch sizes within one ensemble are fine (the mean is per member)
+    torch.testing.assert_close(ensemble_discriminator_loss(torch.zeros(2, 4, 1), torch.zeros(2, 6, 1)), 2 * discriminator_loss(torch.zeros(4), torch.zeros(6)))
+
+
+def test_ensemble_layers_check_their_input():
+    layer = EnsembleLinear(2, 3, 4)
+    with pytest.raises(TypeError, match="input must have dtype torch.float32"):
+        layer(torch.zeros(2, 5, 3, dtype=torch.float64))
+    with pytest.raises(TypeError, match="input must be a floating-point"):
+        layer(torch.zeros(2, 5, 3, dtype=torch.int64))
+    with pytest.raises(ValueError, match="input is on meta"):
+        layer(torch.empty(2, 5, 3, device="meta"))
+    layer.double()(torch.zeros(2, 5, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="input must have at least 2"):
+        Pack(2)(torch.zeros(4))
+
+
+def test_unrolled_gradient_flows_through_the_look_ahead():
+    """create_graph=True: phi_1 depends on fake, so the generator's gradient includes d phi_1 / d fake (by hand)."""
+    torch.manual_seed(6)
+    netD = nn.Linear(2, 1)
+    real, fake = torch.randn(6, 2), torch.randn(6, 2, requires_grad=True)
+    got = torch.autograd.grad(unrolled_generator_loss(netD, real, fake, 1, 0.5), fake)[0]
+    w, b = (p.detach().clone().requires_grad_() for p in netD.parameters())
+    gw, gb = torch.autograd.grad(discriminator_loss(real @ w.T + b, fake @ w.T + b), (w, b), create_graph=True)
+    want = torch.autograd.grad(generator_loss((fake @ (w - 0.5 * gw).T + (b - 0.5 * gb)).reshape(-1)), fake)[0]
+    torch.testing.assert_close(got, want)
+    w1, b1 = (w - 0.5 * gw).detach(), (b - 0.5 * gb).detach()  # the same look-ahead without its graph
+    frozen = torch.autograd.grad(generator_loss((fake @ w1.T + b1).reshape(-1)), fake)[0]
+    assert (got - frozen).abs().max() > 1e-3
+
+
+def test_unrolled_loss_checks_before_unrolling():
+    netD = nn.Linear(2, 1)
+    x = torch.randn(4, 2)
+    with pytest.raises(ValueError, match="kind"):
+        unrolled_generator_loss(netD, x, x, 3, 0.1, kind="wasserstein")
+    with pytest.raises(TypeError, match="netD must be an nn.Module"):
+        unrolled_generator_loss(lambda v: v, x, x, 1, 0.1)
+    with pytest.raises(ValueError, match="fake is on meta"):
+        unrolled_generator_loss(netD, x, torch.empty(4, 2, device="meta"), 1, 0.1)
+    with pytest.raises(ValueError, match="real contains NaN"):
+        unrolled_generator_loss(netD, torch.full((4, 2), float("nan")), x, 1, 0.1)
+
+
+@pytest.mark.parametrize("method, m", [("vanilla", 1), ("pacgan2", 2), ("pacgan4", 4)])
+def test_pacgan_judges_batch_size_packs_of_m_fresh_samples(monkeypatch, method, m):
+    """Each step's discriminator makes B decisions on m samples each: m B real and m B generated samples."""
+    import utils.mode_collapse as MC
+
+    shapes = []
+    d_loss, g_loss = MC.ensemble_discriminator_loss, MC.ensemble_generator_loss
+    monkeypatch.setattr(MC, "ensemble_discriminator_loss", lambda r, f: shapes.append(("d", r.shape, f.shape)) or d_loss(r, f))
+    monkeypatch.setattr(MC, "ensemble_generator_loss", lambda f, kind="non_saturating": shapes.append(("g", f.shape)) or g_loss(f, kind))
+    torch.manual_seed(0)
+    train_gan_ensemble(method, torch.randn(100, 2), 2, 2, generator=torch.Generator().manual_seed(0), batch_size=8, hidden=4)
+    assert shapes == [("d", (2, 8, 1), (2, 8, 1)), ("g", (2, 8, 1))] * 2

@@ -163,3 +163,89 @@ def test_measures():
     assert torch.allclose(T.near_binary_share(img), torch.tensor([2 / 3]))
     with pytest.raises(ValueError, match="threshold"):
         T.near_binary_share(img, threshold=0.5)
+
+
+@pytest.mark.parametrize(
+    "net",
+    [nn.Sequential(nn.Conv1d(1, 1, 3)), nn.Sequential(nn.Conv2d(1, 1, 3), nn.ConvTranspose2d(1, 1, 4, 2)),
+     nn.Sequential(nn.Conv3d(1, 1, 3)), nn.Sequential(nn.Conv2d(1, 1, 3), nn.AdaptiveAvgPool2d(1)),
+     nn.Sequential(nn.Conv2d(1, 1, 3), nn.Upsample(scale_factor=2)), nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten(), nn.Linear(4, 1)),
+     nn.Sequential(nn.MaxPool1d(2))],
+    ids=["conv1d", "transposed", "conv3d", "adaptive-pool", "upsample", "linear", "maxpool1d"],
+)
+def test_receptive_field_refuses_layers_it_cannot_describe(net):
+    with pytest.raises(ValueError, match="net holds a"):
+        T.receptive_field(net)
+
+
+def test_receptive_field_refuses_non_square_layers_and_handles_pooling():
+    with pytest.raises(ValueError, match=r"kernel_size \(3, 5\)"):
+        T.receptive_field(nn.Sequential(nn.Conv2d(1, 1, (3, 5))))
+    with pytest.raises(ValueError, match="stride"):
+        T.receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3, stride=(1, 2))))
+    # LeNet-like: 5x5 conv (r = 5), 2x2 max pool (6, jump 2), 5x5 conv (6 + 4 * 2 = 14), 2x2 average pool (14 + 1 * 2 = 16)
+    lenet = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.AvgPool2d(2))
+    assert T.receptive_field(lenet) == 1 + 4 + 1 + 4 * 2 + 1 * 2
+
+
+def test_mean_gradient_magnitude_needs_two_pixels_each_way():
+    for shape in ((2, 1, 1, 5), (2, 1, 5, 1)):
+        with pytest.raises(ValueError, match="images must be at least 2 x 2"):
+            T.mean_gradient_magnitude(torch.rand(shape))
+    assert torch.allclose(T.mean_gradient_magnitude(torch.tensor([[[[0.0, 0.3], [0.4, 0.0]]]])), torch.tensor([0.5]))
+
+
+def test_psnr_uses_the_square_of_the_peak():
+    x = _images(3)
+    assert torch.allclose(T.psnr(255 * x, 255 * (x + 0.1), max_value=255.0), torch.full((3,), 20.0), atol=1e-3)
+    assert torch.allclose(T.psnr(x, x + 0.1, max_value=2.0), torch.full((3,), 20.0 + 20 * math.log10(2)), atol=1e-3)
+
+
+def _params(net):
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def test_training_steps_check_their_arguments_before_any_step():
+    x = _images(4)
+    netG, netD = T.unet_generator(channels=4), T.patchgan_discriminator(2, 4)
+    og, od = torch.optim.Adam(netG.parameters()), torch.optim.Adam(netD.parameters())
+    before_g, before_d = _params(netG), _params(netD)
+    with pytest.raises(ValueError, match="lam"):
+        T.pix2pix_training_step(netG, netD, og, od, T.erase_lower_half(x), x, lam=-1.0)
+    with pytest.raises(TypeError, match="opt_d"):
+        T.pix2pix_training_step(netG, netD, og, None, T.erase_lower_half(x), x)
+    sr, srd = T.unet_generator(channels=4), T.patchgan_discriminator(1, 4)
+    osr, osrd = torch.optim.Adam(sr.parameters()), torch.optim.Adam(srd.parameters())
+    before_sr = _params(srd)
+    for kwargs, error, match in ((dict(adv_weight=-1.0), ValueError, "adv_weight"), (dict(perceptual_weight=float("nan")), ValueError, "perceptual_weight"),
+                                 (dict(features="vgg"), TypeError, "features")):
+        with pytest.raises(error, match=match):
+            T.srgan_training_step(sr, srd, osr, osrd, T.average_pool(x), x, **kwargs)
+    with pytest.raises(ValueError, match="same number of images"):
+        T.srgan_training_step(sr, srd, osr, osrd, T.average_pool(x[:3]), x)
+    assert all(torch.equal(a, b) for a, b in zip(before_g, netG.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(before_d, netD.parameters()))  # no discriminator step was taken
+    assert all(torch.equal(a, b) for a, b in zip(before_sr, srd.parameters()))
+    G, F = T.unet_generator(channels=4), T.unet_generator(channels=4)
+    Dx, Dy = T.patchgan_discriminator(1, 4), T.patchgan_discriminator(1, 4)
+    opt_g, opt_d = torch.optim.Adam([*G.parameters(), *F.parameters()]), torch.optim.Adam([*Dx.parameters(), *Dy.parameters()])
+    with pytest.raises(ValueError, match="y is on meta"):
+        T.cyclegan_training_step(G, F, Dx, Dy, opt_g, opt_d, x, torch.empty(4, 1, 28, 28, device="meta"))
+    with pytest.raises(TypeError, match="netF"):
+        T.cyclegan_training_step(G, None, Dx, Dy, opt_g, opt_d, x, x)
+
+
+def test_cyclegan_step_reports_the_cycle_consistency_loss():
+    """The step's cycle term is cycle_consistency_loss (L1) of the networks it starts from."""
+    import copy
+
+    torch.manual_seed(0)
+    x, y = _images(4, seed=1), T.dilate(_images(4, seed=2))
+    G, F = T.unet_generator(channels=4), T.unet_generator(channels=4)
+    Dx, Dy = T.patchgan_discriminator(1, 4), T.patchgan_discriminator(1, 4)
+    G0, F0 = copy.deepcopy(G), copy.deepcopy(F)  # train mode, as in the step: batch statistics
+    with torch.no_grad():
+        want = T.cycle_consistency_loss(x, y, G0, F0).item()
+    out = T.cyclegan_training_step(G, F, Dx, Dy, torch.optim.Adam([*G.parameters(), *F.parameters()]),
+                                   torch.optim.Adam([*Dx.parameters(), *Dy.parameters()]), x, y)
+    assert out["cycle"] == pytest.approx(want, rel=1e-5)

@@ -329,3 +329,18 @@ def test_mixed_devices_fail_naming_the_argument():
 def test_generator_must_be_a_torch_generator():
     with pytest.raises(TypeError, match="generator"):
         reparameterize(torch.zeros(3), torch.zeros(3), generator=0)
+
+
+def test_decoder_checks_its_codes():
+    from utils.vae import VAE
+
+    vae = VAE(data_dim=6, latent_dim=2, hidden=(4,))
+    with pytest.raises(TypeError, match=r"z must have dtype torch.float32 \(the VAE's parameters\), got torch.float64"):
+        vae.decode_mean(torch.zeros(3, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"z must have shape \(..., 2\)"):
+        vae.decode(torch.zeros(3, 5))
+    with pytest.raises(ValueError, match="z contains NaN"):
+        vae.decode_mean(torch.full((3, 2), float("nan")))
+    with pytest.raises(ValueError, match="z is on meta"):
+        vae.decode(torch.empty(3, 2, device="meta"))
+    assert vae.double().decode_mean(torch.zeros(4, 3, 2, dtype=torch.float64)).shape == (4, 3, 6)

@@ -81,3 +81,67 @@ def test_choice():
     assert v.check_choice("a", "kind", ("a", "b")) == "a"
     with pytest.raises(ValueError, match=r"kind must be one of \('a', 'b'\), got 'c'"):
         v.check_choice("c", "kind", ("a", "b"))
+
+
+def test_finite_float_and_range():
+    assert v.check_finite_float(-3, "nll") == -3.0
+    with pytest.raises(ValueError, match="nll must be finite"):
+        v.check_finite_float(math.nan, "nll")
+    with pytest.raises(TypeError, match="nll"):
+        v.check_finite_float(True, "nll")
+    assert v.check_in_range(0.0, "alpha", 0.0, 0.5) == 0.0
+    with pytest.raises(ValueError, match=r"alpha must lie in \[0, 0.5\), got 0.5"):
+        v.check_in_range(0.5, "alpha", 0.0, 0.5)
+    with pytest.raises(ValueError, match=r"max_beta must lie in \(0, 1\), got 0.0"):
+        v.check_in_range(0.0, "max_beta", 0.0, 1.0, low_closed=False)
+    assert v.check_in_range(1, "p", 0.0, 1.0, high_closed=True) == 1.0
+    with pytest.raises(ValueError, match="alpha must be finite"):
+        v.check_in_range(math.nan, "alpha", 0.0, 0.5)
+
+
+def test_labels():
+    y = torch.tensor([0, 3, 9])
+    assert v.check_labels(y, "labels", n=3, n_classes=10) is y
+    v.check_labels(torch.zeros(0, dtype=torch.int64), "labels", n_classes=10)  # empty is fine
+    for bad in (y.float(), y.bool(), [0, 3, 9]):
+        with pytest.raises(TypeError, match="labels must be an integer tensor"):
+            v.check_labels(bad, "labels")
+    with pytest.raises(ValueError, match=r"labels must have shape \(4,\), got \(3,\)"):
+        v.check_labels(y, "labels", n=4)
+    with pytest.raises(ValueError, match=r"labels must have shape \(N,\)"):
+        v.check_labels(y[None], "labels")
+    with pytest.raises(ValueError, match=r"codes must hold values in 0..8, got values in 0..9"):
+        v.check_labels(y, "codes", n_classes=9)
+    with pytest.raises(ValueError, match="non-negative"):
+        v.check_labels(torch.tensor([-1, 2]), "labels")
+
+
+def test_covariance_must_be_symmetric_psd_within_round_off():
+    a = torch.randn(50, 4, generator=torch.Generator().manual_seed(0))
+    v.check_covariance(torch.cov(a.T), "sigma")  # float32 round-off passes
+    v.check_covariance(torch.zeros(3, 3), "sigma")  # PSD, singular
+    v.check_covariance(torch.diag(torch.tensor([1.0, -1e-7])), "sigma")  # a round-off negative eigenvalue
+    with pytest.raises(ValueError, match="sigma must be positive semi-definite"):
+        v.check_covariance(-torch.eye(3), "sigma")
+    with pytest.raises(ValueError, match="sigma must be symmetric"):
+        v.check_covariance(torch.tensor([[1.0, 0.5], [0.0, 1.0]]), "sigma")
+    with pytest.raises(ValueError, match=r"sigma must be a square matrix \(F, F\)"):
+        v.check_covariance(torch.zeros(2, 3), "sigma")
+    with pytest.raises(ValueError, match=r"\(3, 3\)"):
+        v.check_covariance(torch.eye(2), "sigma", size=3)
+    with pytest.raises(ValueError, match="NaN"):
+        v.check_covariance(torch.full((2, 2), math.nan), "sigma")
+
+
+def test_module_input_dtype_and_device():
+    layer = torch.nn.Linear(2, 1)
+    v.check_module_input(torch.zeros(3, 2), "x", layer)
+    v.check_module_input(torch.zeros(3, 2, dtype=torch.float64), "x", torch.nn.ReLU())  # no parameters: nothing to match
+    with pytest.raises(TypeError, match=r"x must have dtype torch.float32 \(the Linear's parameters\), got torch.float64"):
+        v.check_module_input(torch.zeros(3, 2, dtype=torch.float64), "x", layer)
+    with pytest.raises(ValueError, match="x is on meta but the Linear's parameters are on cpu"):
+        v.check_module_input(torch.empty(3, 2, device="meta"), "x", layer)
+
+
+def test_same_device_skips_what_is_not_a_tensor():
+    v.check_same_device(x=torch.ones(2), y=[1.0, 2.0], z=None)  # check_tensor reports the list

@@ -19,7 +19,7 @@ from torch import nn
 
 from utils import rng
 from utils.data import DATA_DIR
-from utils.validation import check_images, check_positive_int
+from utils.validation import check_images, check_module_input, check_positive_int
 
 __all__ = ["MNIST_CLASSIFIER_PATH", "N_CLASSES", "LeNet", "load_classifier", "class_probabilities", "classifier_features", "train_classifier"]
 
@@ -96,12 +96,15 @@ def class_probabilities(images: torch.Tensor, classifier: nn.Module | None = Non
         ``(N, 10)`` probabilities, rows summing to 1, on the images' device.
 
     Raises:
-        TypeError, ValueError: on a bad ``images`` tensor (shape, NaN, values outside [0, 1]).
+        TypeError, ValueError: on a bad ``images`` tensor (shape, NaN, values outside [0, 1]), or
+            images of another device or dtype than the classifier's parameters.
     """
     _check_mnist(images)
     check_positive_int(batch_size, "batch_size")
     if classifier is None:
         classifier = load_classifier(images.device)
+    if isinstance(classifier, nn.Module):
+        check_module_input(images, "images", classifier)
     chunks = [torch.softmax(classifier(images[i : i + batch_size]), dim=1) for i in range(0, len(images), batch_size)]
     return torch.cat(chunks)
 
@@ -120,7 +123,8 @@ def classifier_features(images: torch.Tensor, classifier: LeNet | None = None, b
         ``(N, 84)`` non-negative features (after a ReLU), on the images' device.
 
     Raises:
-        TypeError, ValueError: on a bad ``images`` tensor (shape, NaN, values outside [0, 1]).
+        TypeError, ValueError: on a bad ``images`` tensor (shape, NaN, values outside [0, 1]), or
+            images of another device or dtype than the classifier's parameters.
 
     References:
         Heusel et al. (2017), *GANs trained by a two time-scale update rule* (FID on a classifier's
@@ -130,6 +134,8 @@ def classifier_features(images: torch.Tensor, classifier: LeNet | None = None, b
     check_positive_int(batch_size, "batch_size")
     if classifier is None:
         classifier = load_classifier(images.device)
+    if isinstance(classifier, nn.Module):
+        check_module_input(images, "images", classifier)
     return torch.cat([classifier.penultimate(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
 
 

@@ -29,15 +29,27 @@ from torch import nn
 from utils import rng
 from utils.classifier import N_CLASSES, load_classifier
 from utils.data import DATA_DIR, load_mnist
-from utils.gan import _dcgan_init, dcgan_generator, discriminator_loss, generator_loss
+from utils.gan import _dcgan_init, _logits, dcgan_generator, discriminator_loss, generator_loss
 from utils.metrics import label_accuracy
 from utils.training import train
-from utils.validation import check_choice, check_images, check_nonnegative_float, check_positive_float, check_positive_int, check_tensor
+from utils.validation import (
+    check_choice,
+    check_images,
+    check_labels,
+    check_module_input,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+    check_same_device,
+    check_tensor,
+)
 
 __all__ = [
     "CONDITIONAL_KINDS",
     "N_CONTINUOUS_CODES",
     "CONDITIONAL_GANS_PATH",
+    "TRUNCATION_MIN_PSI",
+    "TRUNCATION_MAX_ROUNDS",
     "INFOGAN_LR_G",
     "ConditionalGenerator",
     "ConditionalDiscriminator",
@@ -58,19 +70,19 @@ CONDITIONAL_KINDS = ("cgan", "cgan_mismatch", "acgan", "infogan")
 N_CONTINUOUS_CODES = 2  # InfoGAN's continuous codes on MNIST (rotation and width in Chen et al., figure 2)
 INFOGAN_LR_G = 1e-3  # InfoGAN's generator step size on MNIST (Chen et al., appendix C.1; 2e-4 for D and Q)
 CONDITIONAL_GANS_PATH = DATA_DIR / "conditional_gans.pt"
+TRUNCATION_MIN_PSI = 0.05  # below it, truncated_normal draws by the inverse CDF (rejection would keep < 4 % of a round)
+TRUNCATION_MAX_ROUNDS = 1000  # rejection rounds before truncated_normal draws the rest by the inverse CDF
 
 
 def one_hot(labels: torch.Tensor, n_classes: int = N_CLASSES) -> torch.Tensor:
     """``(N,)`` int labels in 0..n_classes-1 -> ``(N, n_classes)`` float one-hot rows.
 
     Raises:
-        TypeError: if labels is not an integer tensor.
-        ValueError: if labels is not 1-D or holds a value outside 0..n_classes-1.
+        TypeError: if labels is not an integer tensor, or ``n_classes`` not an int.
+        ValueError: if labels is not 1-D or holds a value outside 0..n_classes-1, or ``n_classes`` < 1.
     """
-    if not isinstance(labels, torch.Tensor) or labels.is_floating_point() or labels.dtype == torch.bool:
-        raise TypeError(f"labels must be an integer tensor, got {type(labels).__name__} {getattr(labels, 'dtype', '')}")
-    if labels.ndim != 1 or (len(labels) and (labels.min() < 0 or labels.max() >= n_classes)):
-        raise ValueError(f"labels must be (N,) with values in 0..{n_classes - 1}, got shape {tuple(labels.shape)}")
+    check_positive_int(n_classes, "n_classes")
+    check_labels(labels, "labels", n_classes=n_classes)
     return F.one_hot(labels, n_classes).float()
 
 
@@ -82,7 +94,9 @@ class ConditionalGenerator(nn.Module):
         cond_dim: the size of the condition c (10 for a one-hot label; 10 + 2 for InfoGAN's codes), positive.
         channels: the DCGAN width, positive.
 
-    Forward: ``z (N, latent_dim)``, ``c (N, cond_dim)`` -> ``(N, 1, 28, 28)`` in [-1, 1].
+    Forward: ``z (N, latent_dim)``, ``c (N, cond_dim)`` -> ``(N, 1, 28, 28)`` in [-1, 1]; c is cast
+    to z's dtype. It raises TypeError for a non-tensor or a z of another dtype than the network's,
+    ValueError for other shapes or for z or c on another device.
 
     References:
         Mirza and Osindero (2014), *Conditional generative adversarial nets*, section 3.2 (the
@@ -96,6 +110,10 @@ class ConditionalGenerator(nn.Module):
         self.net = dcgan_generator(latent_dim + cond_dim, channels)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        check_module_input(z, "z", self)
+        check_same_device(z=z, c=c)
+        check_tensor(z, "z", finite=False)
+        check_tensor(c, "c", finite=False, floating=False)
         if z.ndim != 2 or z.shape[1] != self.latent_dim or c.shape != (len(z), self.cond_dim):
             raise ValueError(f"z must be (N, {self.latent_dim}) and c (N, {self.cond_dim}), got {tuple(z.shape)} and {tuple(c.shape)}")
         return self.net(torch.cat([z, c.to(z)], dim=1))
@@ -114,7 +132,9 @@ class ConditionalDiscriminator(nn.Module):
         n_aux: the auxiliary head's size, >= 0 (0: no head).
         channels: the DCGAN width, positive.
 
-    Forward: returns ``(logits (N,), aux (N, n_aux) or None)``.
+    Forward: returns ``(logits (N,), aux (N, n_aux) or None)``; c is cast to x's dtype. It raises
+    TypeError for a non-tensor or an x of another dtype than the network's, ValueError for other
+    shapes or for x or c on another device.
 
     References:
         Radford et al. (2016); Mirza and Osindero (2014); Odena et al. (2017), *ACGAN*, section 3;
@@ -139,6 +159,11 @@ class ConditionalDiscriminator(nn.Module):
         self.apply(_dcgan_init)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        check_module_input(x, "x", self)
+        check_same_device(x=x, c=c)
+        check_tensor(x, "x", finite=False)
+        if c is not None:
+            check_tensor(c, "c", finite=False, floating=False)
         if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
             raise ValueError(f"x must be (N, 1, 28, 28), got {tuple(x.shape)}")
         if self.cond_dim:
@@ -169,7 +194,8 @@ def matching_aware_discriminator_loss(
         0-dim, the batch mean, in nats.
 
     Raises:
-        TypeError, ValueError: on non-tensor, empty or non-finite logits.
+        TypeError, ValueError: on non-tensor, empty or non-finite logits, or logits of another
+            shape than ``(N,)`` or ``(N, 1)``.
 
     References:
         Reed et al. (2016), *Generative adversarial text to image synthesis*, algorithm 1 (the
@@ -178,7 +204,7 @@ def matching_aware_discriminator_loss(
     if real_wrong is None:
         return discriminator_loss(real_right, fake_right)
     for value, name in ((real_right, "real_right"), (fake_right, "fake_right"), (real_wrong, "real_wrong")):
-        check_tensor(value, name, min_ndim=1)
+        _logits(value, name)  # (N,) or (N, 1), finite, as discriminator_loss checks its two
     true = F.binary_cross_entropy_with_logits(real_right.flatten(), torch.ones_like(real_right.flatten()))
     false_fake = F.binary_cross_entropy_with_logits(fake_right.flatten(), torch.zeros_like(fake_right.flatten()))
     false_wrong = F.binary_cross_entropy_with_logits(real_wrong.flatten(), torch.zeros_like(real_wrong.flatten()))
@@ -200,19 +226,38 @@ def acgan_discriminator_loss(
     ``BCE(real -> 1, fake -> 0) + CE(real classes) + CE(fake classes)``.
 
     Args:
-        real_logits, fake_logits: ``(N,)`` source logits.
-        real_class_logits, fake_class_logits: ``(N, K)`` class logits.
-        real_labels, fake_labels: ``(N,)`` int labels (the real ones; those G was asked for).
+        real_logits, fake_logits: ``(N,)`` (or ``(N, 1)``) source logits; N and M may differ.
+        real_class_logits, fake_class_logits: ``(N, K)`` and ``(M, K)`` class logits.
+        real_labels, fake_labels: ``(N,)`` and ``(M,)`` int labels in 0..K-1 (the real ones; those G was asked for).
 
     Returns:
         0-dim, in nats.
+
+    Raises:
+        TypeError: for non-tensors, integer logits or float labels.
+        ValueError: for empty or non-finite logits, mismatched batch sizes or K, labels outside
+            0..K-1, or inputs on different devices.
 
     References:
         Odena, Olah and Shlens (2017), *Conditional image synthesis with auxiliary classifier GANs*,
         eqs. (2)-(3); Prince's slides, "Conditional generation" (ACGAN).
     """
+    k = _check_class_term(real_logits, real_class_logits, real_labels, "real")
+    if _check_class_term(fake_logits, fake_class_logits, fake_labels, "fake") != k:
+        raise ValueError(f"real_class_logits and fake_class_logits must have the same number of classes, got {k} and {fake_class_logits.shape[1]}")
     return (discriminator_loss(real_logits, fake_logits) + F.cross_entropy(real_class_logits, real_labels)
             + F.cross_entropy(fake_class_logits, fake_labels))
+
+
+def _check_class_term(logits: torch.Tensor, class_logits: torch.Tensor, labels: torch.Tensor, which: str) -> int:
+    """Check one ACGAN term's source logits (N,), class logits (N, K) and labels (N,) in 0..K-1; returns K."""
+    check_same_device(**{f"{which}_logits": logits, f"{which}_class_logits": class_logits, f"{which}_labels": labels})
+    n = len(_logits(logits, f"{which}_logits"))
+    check_tensor(class_logits, f"{which}_class_logits", ndim=2)
+    if class_logits.shape[0] != n:
+        raise ValueError(f"{which}_class_logits must have one row per {which} logit ({n}), got shape {tuple(class_logits.shape)}")
+    check_labels(labels, f"{which}_labels", n=n, n_classes=class_logits.shape[1])
+    return class_logits.shape[1]
 
 
 def acgan_generator_loss(fake_logits: torch.Tensor, fake_class_logits: torch.Tensor, fake_labels: torch.Tensor) -> torch.Tensor:
@@ -220,9 +265,21 @@ def acgan_generator_loss(fake_logits: torch.Tensor, fake_class_logits: torch.Ten
 
     The non-saturating form replaces -L_S's log(1 - D) by -log D, as in chapter 6.
 
+    Args:
+        fake_logits: ``(M,)`` (or ``(M, 1)``) source logits on generated images.
+        fake_class_logits: ``(M, K)`` their class logits.
+        fake_labels: ``(M,)`` int labels in 0..K-1, those G was asked for.
+
+    Returns:
+        0-dim, in nats.
+
+    Raises:
+        TypeError, ValueError: as :func:`acgan_discriminator_loss`.
+
     References:
         Odena et al. (2017), eqs. (2)-(3).
     """
+    _check_class_term(fake_logits, fake_class_logits, fake_labels, "fake")
     return generator_loss(fake_logits) + F.cross_entropy(fake_class_logits, fake_labels)
 
 
@@ -246,11 +303,12 @@ def information_bound(code_logits: torch.Tensor, codes: torch.Tensor) -> torch.T
     References:
         Chen et al. (2016), *InfoGAN*, lemma 5.1 and eq. (5); Prince's slides, "InfoGAN" (figure 15.15).
     """
+    check_same_device(code_logits=code_logits, codes=codes)
     check_tensor(code_logits, "code_logits", min_ndim=2)
-    if code_logits.ndim != 2 or codes.shape != (len(code_logits),):
-        raise ValueError(f"code_logits must be (N, K) and codes (N,), got {tuple(code_logits.shape)} and {tuple(codes.shape)}")
+    if not isinstance(codes, torch.Tensor) or code_logits.ndim != 2 or codes.shape != (len(code_logits),):
+        raise ValueError(f"code_logits must be (N, K) and codes (N,), got {tuple(code_logits.shape)} and {tuple(getattr(codes, 'shape', ()))}")
     k = code_logits.shape[1]
-    one_hot(codes, k)  # checks the codes' range
+    check_labels(codes, "codes", n=len(code_logits), n_classes=k)
     return -F.cross_entropy(code_logits, codes) + math.log(k)
 
 
@@ -266,12 +324,17 @@ def sample_infogan_codes(
         codes: ``(n,)`` categorical codes to use instead of drawing them.
 
     Returns:
-        ``(c, codes, continuous)``: the generator's condition ``(n, 10 + 2)``, the categorical
-        codes ``(n,)`` and the continuous codes ``(n, 2)``.
+        ``(c, codes, continuous)``: the generator's condition ``(n, 10 + 2)`` on ``device``, the
+        categorical codes ``(n,)`` (the given ones as they are) and the continuous codes ``(n, 2)``.
+
+    Raises:
+        TypeError, ValueError: for a bad ``n``, or ``codes`` that are not ``(n,)`` ints in 0..9.
     """
     check_positive_int(n, "n")
     if codes is None:
         codes = rng.randint(N_CLASSES, (n,), generator, device=device)
+    else:
+        check_labels(codes, "codes", n=n, n_classes=N_CLASSES)
     continuous = 2 * rng.rand((n, N_CONTINUOUS_CODES), generator, device=device) - 1
     return torch.cat([one_hot(codes).to(continuous), continuous], dim=1), codes, continuous
 
@@ -280,7 +343,12 @@ def truncated_normal(shape: tuple[int, ...], psi: float, generator: torch.Genera
     """Draws of N(0, 1) conditioned on |z| <= psi, entry by entry, by resampling (the truncation trick).
 
     Smaller psi keeps the codes near the mode of the prior, where the generator was trained
-    most: samples become more typical and less varied.
+    most: samples become more typical and less varied. For psi >= :data:`TRUNCATION_MIN_PSI`,
+    entries outside [-psi, psi] are redrawn until none is left (a round keeps a share
+    erf(psi / sqrt 2) of them: 4 % at psi = 0.05, so :data:`TRUNCATION_MAX_ROUNDS` = 1,000 rounds
+    leave none; if some were left, they would be drawn as below). For a smaller psi, where
+    rejection would take thousands of rounds, every entry is drawn by the inverse CDF,
+    z = sqrt(2) erfinv((2u - 1) erf(psi / sqrt 2)) with u ~ U[0, 1) in float64.
 
     Args:
         shape: the output shape.
@@ -299,13 +367,23 @@ def truncated_normal(shape: tuple[int, ...], psi: float, generator: torch.Genera
         high-quality image generation" (truncation).
     """
     psi = check_positive_float(psi, "psi")
+    if psi < TRUNCATION_MIN_PSI:
+        return _truncated_normal_inverse_cdf(rng.rand(tuple(shape), generator, device=device, dtype=torch.float64), psi).float()
     z = rng.randn(tuple(shape), generator, device=device)
-    while True:
+    for _ in range(TRUNCATION_MAX_ROUNDS):
         bad = z.abs() > psi
         n_bad = int(bad.sum())
         if n_bad == 0:
             return z
         z[bad] = rng.randn((n_bad,), generator, device=device)
+    bad = z.abs() > psi
+    z[bad] = _truncated_normal_inverse_cdf(rng.rand((int(bad.sum()),), generator, device=device, dtype=torch.float64), psi).to(z.dtype)
+    return z
+
+
+def _truncated_normal_inverse_cdf(u: torch.Tensor, psi: float) -> torch.Tensor:
+    """N(0, 1) restricted to [-psi, psi] from uniforms u in [0, 1): sqrt(2) erfinv((2u - 1) erf(psi / sqrt 2))."""
+    return (math.sqrt(2) * torch.erfinv((2 * u - 1) * math.erf(psi / math.sqrt(2)))).clamp(-psi, psi)
 
 
 def search_latent(
@@ -337,11 +415,30 @@ def search_latent(
         ``(z, images, losses)``: the codes ``(N, latent_dim)``, their images ``G(z, c)`` and the
         masked mean squared error per step (averaged over the N searches).
 
+    Raises:
+        TypeError: for a ``netG`` without an int ``latent_dim``, or a non-tensor argument.
+        ValueError: for a bad ``target``, a ``condition`` that is not ``(N, cond_dim)`` and finite,
+            a mask of another shape, with values other than 0 and 1 or with no visible pixel for
+            some search (its error would be 0 / 0), inputs on different devices, or bad numbers.
+
     References:
         The NTHU lecture, "Finding codes for images with constraints"; Yeh et al. (2017),
         *Semantic image inpainting with deep generative models*, section 3.
     """
     check_images(target, "target", shape=(1, 28, 28), value_range=(-1.0, 1.0))
+    check_same_device(target=target, condition=condition, mask=mask)
+    check_tensor(condition, "condition", ndim=2)
+    if len(condition) != len(target):
+        raise ValueError(f"condition must have one row per target ({len(target)}), got shape {tuple(condition.shape)}")
+    check_tensor(mask, "mask", ndim=(3, 4), floating=False)
+    if mask.is_complex() or tuple(mask.shape) not in ((1, 28, 28), (1, 1, 28, 28), (len(target), 1, 28, 28)):
+        raise ValueError(f"mask must have shape (1, 28, 28) or ({len(target)}, 1, 28, 28), got {tuple(mask.shape)}")
+    if not bool(((mask == 0) | (mask == 1)).all()):
+        raise ValueError("mask must hold only 0 (hidden) and 1 (visible)")
+    if int((mask != 0).reshape(-1, 784).sum(1).min()) == 0:
+        raise ValueError("mask must show at least one pixel of every target (a search with no visible pixel has an error of 0 / 0)")
+    if not isinstance(getattr(netG, "latent_dim", None), int):
+        raise TypeError(f"netG must be a generator with an int latent_dim (a ConditionalGenerator), got {type(netG).__name__}")
     check_positive_int(n_steps, "n_steps")
     lr = check_positive_float(lr, "lr")
     prior_weight = check_nonnegative_float(prior_weight, "prior_weight")
@@ -430,13 +527,15 @@ def train_conditional_gan(
         A :class:`TrainedConditionalGAN` with the networks in eval mode on ``images``' device.
 
     Raises:
-        TypeError, ValueError: on bad images, labels, kind or sizes.
+        TypeError, ValueError: on bad images, labels (or labels on another device than the
+            images), kind or sizes.
 
     References:
         Mirza and Osindero (2014); Reed et al. (2016), algorithm 1; Odena et al. (2017); Chen et al. (2016).
     """
     check_choice(kind, "kind", CONDITIONAL_KINDS)
     check_images(images, "images", shape=(1, 28, 28), value_range=(0.0, 1.0))
+    check_same_device(images=images, labels=labels)
     one_hot(labels)
     if len(labels) != len(images):
         raise ValueError(f"labels must have one entry per image, got {len(labels)} for {len(images)} images")

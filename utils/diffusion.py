@@ -31,7 +31,14 @@ import torch
 from torch import nn
 
 from utils import rng
-from utils.validation import check_choice, check_nonnegative_float, check_positive_float, check_positive_int, check_tensor
+from utils.validation import (
+    check_choice,
+    check_in_range,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+    check_tensor,
+)
 
 __all__ = [
     "NoiseSchedule",
@@ -134,21 +141,22 @@ def cosine_beta_schedule(T: int = 1000, s: float = 0.008, max_beta: float = 0.99
 
     Args:
         T: the number of steps.
-        s: the small offset that keeps beta_1 from being too small.
-        max_beta: betas are clipped to at most this value (near t = T).
+        s: the small offset that keeps beta_1 from being too small, >= 0.
+        max_beta: betas are clipped to at most this value (near t = T), in (0, 1).
 
     Returns:
         a :class:`NoiseSchedule` of length T with beta_t = min(1 - alphabar(t)/alphabar(t-1), max_beta).
 
     Raises:
-        TypeError: if ``T`` is not an int.
-        ValueError: if ``T`` < 1.
+        TypeError: if ``T`` is not an int, or ``s`` or ``max_beta`` not a number.
+        ValueError: if ``T`` < 1, ``s`` < 0 or ``max_beta`` outside (0, 1).
 
     References:
         Nichol & Dhariwal (2021), eq. (17).
     """
     T = check_positive_int(T, "T")
     s = check_nonnegative_float(s, "s")
+    check_in_range(max_beta, "max_beta", 0.0, 1.0, low_closed=False)
 
     def abar(u: float) -> float:
         return math.cos((u + s) / (1 + s) * math.pi / 2) ** 2
@@ -500,7 +508,8 @@ def ddim_sample(
         x_0 of ``shape``.
 
     Raises:
-        ValueError: if ``n_steps`` > T or eta < 0.
+        ValueError: if ``n_steps`` > T or eta < 0, or ``x_T`` has another shape or device than
+            the model's (it is cast to the model's dtype).
 
     References:
         Song, Meng & Ermon (2021), eq. (12) and section 4.2.
@@ -513,6 +522,8 @@ def ddim_sample(
     if x_T is None:
         x = rng.randn(shape, generator=generator, device=device, dtype=dtype)
     else:
+        if isinstance(model, nn.Module) and next(model.parameters(), None) is not None and isinstance(x_T, torch.Tensor) and x_T.device != device:
+            raise ValueError(f"x_T is on {x_T.device} but the model is on {device}: move one of them")
         check_tensor(x_T, "x_T")
         if tuple(x_T.shape) != shape:
             raise ValueError(f"x_T must have shape {shape}, got {tuple(x_T.shape)}")
@@ -613,15 +624,25 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -
     """Sinusoidal embedding of integer time steps (as the Transformer's positions).
 
     Args:
-        t: long tensor ``(N,)``.
+        t: integer tensor ``(N,)``.
         dim: the embedding size (even).
+        max_period: the longest period, positive.
 
     Returns:
         ``(N, dim)`` float tensor [cos(t w_k), sin(t w_k)], w_k = max_period^(-k/(dim/2)).
 
+    Raises:
+        TypeError: if ``t`` is not an integer tensor, ``dim`` not an int or ``max_period`` not a number.
+        ValueError: if ``t`` is not 1-D, ``dim`` is not positive and even, or ``max_period`` is not positive.
+
     References:
         Ho et al. (2020), appendix B; Vaswani et al. (2017), section 3.5.
     """
+    if not isinstance(t, torch.Tensor) or t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+        raise TypeError(f"t must be an integer tensor of time steps, got {type(t).__name__} {getattr(t, 'dtype', '')}".rstrip())
+    if t.ndim != 1:
+        raise ValueError(f"t must have shape (N,), got {tuple(t.shape)}")
+    check_positive_float(max_period, "max_period")
     dim = check_positive_int(dim, "dim")
     if dim % 2:
         raise ValueError(f"dim must be even, got {dim}")
@@ -636,12 +657,16 @@ class MLPDenoiser(nn.Module):
 
     Args:
         dim: data dimension; hidden: width; n_layers: hidden layers; t_dim: time-embedding size.
+
+    Raises:
+        TypeError, ValueError: if a size is not a positive int.
     """
 
     def __init__(self, dim: int = 2, hidden: int = 128, n_layers: int = 3, t_dim: int = 32) -> None:
         super().__init__()
         self.t_dim = check_positive_int(t_dim, "t_dim")
         check_positive_int(n_layers, "n_layers")
+        check_positive_int(hidden, "hidden")
         layers: list[nn.Module] = [nn.Linear(check_positive_int(dim, "dim") + t_dim, hidden), nn.SiLU()]
         for _ in range(n_layers - 1):
             layers += [nn.Linear(hidden, hidden), nn.SiLU()]
@@ -676,8 +701,11 @@ class SmallUNet(nn.Module):
     Each resolution has one residual block that adds a projection of the sinusoidal time embedding.
 
     Args:
-        channels: image channels; base: channels at 28x28 (doubled at 14 and 7; a multiple of 8);
-        t_dim: time-embedding size.
+        channels: image channels; base: channels at 28x28 (doubled at 14 and 7; a multiple of 8,
+        since every GroupNorm has 8 groups); t_dim: time-embedding size.
+
+    Raises:
+        TypeError, ValueError: if a size is not a positive int, or ``base`` is not a multiple of 8.
 
     References:
         Ronneberger et al. (2015), U-Net; Ho et al. (2020), appendix B (a much larger version).
@@ -687,6 +715,8 @@ class SmallUNet(nn.Module):
         super().__init__()
         self.t_dim = check_positive_int(t_dim, "t_dim")
         b = check_positive_int(base, "base")
+        if b % 8:
+            raise ValueError(f"base must be a multiple of 8 (each GroupNorm splits the channels into 8 groups), got {base}")
         self.temb = nn.Sequential(nn.Linear(t_dim, 4 * b), nn.SiLU(), nn.Linear(4 * b, 4 * b))
         td = 4 * b
         self.inp = nn.Conv2d(check_positive_int(channels, "channels"), b, 3, padding=1)

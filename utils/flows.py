@@ -44,7 +44,14 @@ from torch import nn
 
 from utils import rng
 from utils.training import mlp
-from utils.validation import check_nonnegative_float, check_positive_int, check_tensor
+from utils.validation import (
+    check_finite_float,
+    check_images,
+    check_in_range,
+    check_module_input,
+    check_positive_int,
+    check_tensor,
+)
 
 __all__ = [
     "AdditiveCoupling",
@@ -68,7 +75,13 @@ LOG_2PI = math.log(2 * math.pi)
 
 
 def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
-    """log N(z; 0, I) summed over every dimension but the first: ``(N, ...)`` -> ``(N,)``, in nats."""
+    """log N(z; 0, I) summed over every dimension but the first: ``(N, ...)`` -> ``(N,)``, in nats.
+
+    Raises:
+        TypeError: if ``z`` is not a floating-point tensor.
+        ValueError: if it has fewer than 2 dimensions (one example per row), is empty or holds NaN/inf.
+    """
+    check_tensor(z, "z", min_ndim=2)
     return -0.5 * (z.pow(2) + LOG_2PI).flatten(1).sum(dim=1)
 
 
@@ -83,8 +96,13 @@ def bits_per_dim(nll_nats: torch.Tensor | float, n_dims: int) -> torch.Tensor:
         The same shape, in bits per dimension.
 
     Raises:
-        TypeError, ValueError: if ``n_dims`` is not a positive int.
+        TypeError: if ``nll_nats`` is not a real number or a tensor, or ``n_dims`` is not an int.
+        ValueError: if ``nll_nats`` holds NaN or inf, or ``n_dims`` is not positive.
     """
+    if isinstance(nll_nats, torch.Tensor):
+        check_tensor(nll_nats, "nll_nats", floating=False, non_empty=False)
+    else:
+        check_finite_float(nll_nats, "nll_nats")
     check_positive_int(n_dims, "n_dims")
     return torch.as_tensor(nll_nats) / (n_dims * math.log(2.0))
 
@@ -120,37 +138,45 @@ def dequantize(x: torch.Tensor, generator: torch.Generator | None = None, levels
     return (k + rng.rand(x.shape, generator, device=x.device, dtype=x.dtype)) / levels
 
 
+def _check_alpha(alpha: float) -> float:
+    return check_in_range(alpha, "alpha", 0.0, 0.5)
+
+
 def logit_transform(y: torch.Tensor, alpha: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
     """Map [0, 1] to the real line: z = logit(alpha + (1 - 2 alpha) y), with its log-det.
 
-    The squeeze into [alpha, 1 - alpha] keeps z finite at y = 0 or 1. Per dimension,
-    dz/dy = (1 - 2 alpha) / (y' (1 - y')) with y' = alpha + (1 - 2 alpha) y.
+    The squeeze into [alpha, 1 - alpha] keeps z finite at y = 0 or 1 (for alpha > 0). Per
+    dimension, dz/dy = (1 - 2 alpha) / (y' (1 - y')) with y' = alpha + (1 - 2 alpha) y.
 
     Args:
-        y: ``(N, ...)`` in [0, 1].
+        y: ``(N, ...)`` in [0, 1], at least 2-D (one example per row); in (0, 1) if alpha = 0.
         alpha: in [0, 0.5).
 
     Returns:
         (z of the shape of ``y``, log |det dz/dy| ``(N,)`` in nats).
 
     Raises:
-        TypeError, ValueError: for a bad tensor, values outside [0, 1] or a bad ``alpha``.
+        TypeError: if ``y`` is not a floating-point tensor or ``alpha`` not a number.
+        ValueError: for a 1-D, empty or non-finite ``y``, values outside [0, 1] (0 or 1 with
+            alpha = 0, which would map to -inf or inf), or ``alpha`` outside [0, 0.5).
 
     References:
         Dinh et al. (2017), section 4.1 (alpha = 0.05).
     """
-    check_tensor(y, "y", min_ndim=1)
-    if check_nonnegative_float(alpha, "alpha") >= 0.5:
-        raise ValueError(f"alpha must be in [0, 0.5), got {alpha!r}")
+    check_tensor(y, "y", min_ndim=2)
+    _check_alpha(alpha)
     if bool((y < 0).any()) or bool((y > 1).any()):
         raise ValueError("y must lie in [0, 1]")
+    if alpha == 0 and (bool((y == 0).any()) or bool((y == 1).any())):
+        raise ValueError("y must lie in (0, 1) when alpha = 0: y = 0 or 1 maps to -inf or inf (use alpha > 0)")
     y = alpha + (1 - 2 * alpha) * y
     z = torch.log(y) - torch.log1p(-y)
     log_det = (math.log(1 - 2 * alpha) - torch.log(y) - torch.log1p(-y)).flatten(1).sum(1)
     return z, log_det
 
 
-def _check_vectors(x: torch.Tensor, d: int, name: str = "x") -> None:
+def _check_vectors(x: torch.Tensor, d: int, name: str, layer: nn.Module) -> None:
+    check_module_input(x, name, layer)
     check_tensor(x, name, ndim=2)
     if x.shape[1] != d:
         raise ValueError(f"{name} must have shape (N, {d}), got {tuple(x.shape)}")
@@ -176,7 +202,9 @@ class AdditiveCoupling(nn.Module):
         hidden: widths of the shift network's hidden layers.
 
     Raises:
-        ValueError: for a mask that is not a 0/1 vector with both values.
+        ValueError: for a mask that is not a 0/1 vector with both values; in forward/inverse, for
+            an input that is not ``(N, d)``, holds NaN/inf or is on another device than the layer.
+        TypeError: in forward/inverse, for an input of another dtype than the layer's parameters.
 
     References:
         Dinh, Krueger and Bengio (2015), *NICE*, eq. (5)-(6).
@@ -190,13 +218,13 @@ class AdditiveCoupling(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(N, d)`` -> (z ``(N, d)``, log_det ``(N,)`` of zeros)."""
-        _check_vectors(x, len(self.mask))
+        _check_vectors(x, len(self.mask), "x", self)
         z = x + (1 - self.mask) * self.shift(self.mask * x)
         return z, torch.zeros(len(x), dtype=x.dtype, device=x.device)
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
         """``(N, d)`` -> x ``(N, d)``: subtract the same shift (it sees only unchanged coordinates)."""
-        _check_vectors(z, len(self.mask), "z")
+        _check_vectors(z, len(self.mask), "z", self)
         return z - (1 - self.mask) * self.shift(self.mask * z)
 
 
@@ -213,7 +241,9 @@ class AffineCoupling(nn.Module):
         hidden: widths of the scale-and-shift network's hidden layers.
 
     Raises:
-        ValueError: for a mask that is not a 0/1 vector with both values.
+        ValueError: for a mask that is not a 0/1 vector with both values; in forward/inverse, for
+            an input that is not ``(N, d)``, holds NaN/inf or is on another device than the layer.
+        TypeError: in forward/inverse, for an input of another dtype than the layer's parameters.
 
     References:
         Dinh, Sohl-Dickstein and Bengio (2017), *Density estimation using Real NVP*, eq. (6)-(9).
@@ -233,13 +263,13 @@ class AffineCoupling(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(N, d)`` -> (z ``(N, d)``, log_det ``(N,)``) in nats."""
-        _check_vectors(x, len(self.mask))
+        _check_vectors(x, len(self.mask), "x", self)
         s, t = self._s_t(self.mask * x)
         return x * s.exp() + t, s.sum(dim=1)
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
         """``(N, d)`` -> x ``(N, d)``: x = (z - t) * exp(-s), with s, t from the unchanged coordinates."""
-        _check_vectors(z, len(self.mask), "z")
+        _check_vectors(z, len(self.mask), "z", self)
         s, t = self._s_t(self.mask * z)
         return (z - t) * (-s).exp()
 
@@ -264,12 +294,12 @@ class Permute(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(N, d)`` -> (x[:, perm], zeros ``(N,)``)."""
-        _check_vectors(x, len(self.perm))
+        _check_vectors(x, len(self.perm), "x", self)
         return x[:, self.perm], torch.zeros(len(x), dtype=x.dtype, device=x.device)
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
         """``(N, d)`` -> z[:, perm^-1]."""
-        _check_vectors(z, len(self.perm), "z")
+        _check_vectors(z, len(self.perm), "z", self)
         return z[:, self.inv]
 
 
@@ -283,6 +313,10 @@ class ActNorm(nn.Module):
 
     Args:
         n_channels: C.
+
+    Raises:
+        ValueError: in forward, if the first batch has fewer than 2 values per channel
+            (N * H * W < 2: no standard deviation to initialize from), or for a bad input.
 
     References:
         Kingma and Dhariwal (2018), *Glow*, section 3.1 and table 1.
@@ -305,6 +339,11 @@ class ActNorm(nn.Module):
         """``(N, C[, H, W])`` -> (z, log_det ``(N,)``)."""
         shape = self._shape(x)
         if not bool(self.initialized):
+            if x.numel() // x.shape[1] < 2:
+                raise ValueError(
+                    f"x must hold at least 2 values per channel (N * H * W >= 2) for ActNorm's first, initializing batch, "
+                    f"got shape {tuple(x.shape)}"
+                )
             with torch.no_grad():
                 dims = [0] + list(range(2, x.ndim))
                 self.bias.copy_(x.mean(dim=dims))
@@ -334,7 +373,9 @@ class InvertibleConv1x1(nn.Module):
         generator: a ``torch.Generator`` for the random initial rotation.
 
     Raises:
-        ValueError: in ``forward``/``inverse``, if W is singular (plain version).
+        ValueError: in ``forward``/``inverse``, if W is singular (plain version), or for an input
+            that is not ``(N, C, H, W)``, holds NaN/inf or is on another device than the layer.
+        TypeError: in ``forward``/``inverse``, for an input of another dtype than the layer's parameters.
 
     References:
         Kingma and Dhariwal (2018), *Glow*, section 3.2 and eq. (10)-(11).
@@ -380,6 +421,7 @@ class InvertibleConv1x1(nn.Module):
         return logabs
 
     def _check(self, x: torch.Tensor, name: str) -> None:
+        check_module_input(x, name, self)
         check_tensor(x, name, ndim=4)
         C = self.weight_matrix().shape[0]
         if x.shape[1] != C:
@@ -437,6 +479,10 @@ class ConvAffineCoupling(nn.Module):
         n_channels: C, at least 2 (the first C // 2 condition the others).
         hidden: the CNN's width.
 
+    Raises:
+        TypeError, ValueError: for bad sizes; in forward/inverse, for an input that is not
+            ``(N, C, H, W)``, holds NaN/inf, or has another device or dtype than the layer.
+
     References:
         Dinh et al. (2017), section 3.4-3.5 (channel-wise masking); Kingma and Dhariwal (2018), table 1.
     """
@@ -463,6 +509,7 @@ class ConvAffineCoupling(nn.Module):
         return self.scale.exp() * torch.tanh(s), t
 
     def _check(self, x: torch.Tensor, name: str) -> None:
+        check_module_input(x, name, self)
         check_tensor(x, name, ndim=4)
         if x.shape[1] != self.n_channels:
             raise ValueError(f"{name} must have {self.n_channels} channels, got shape {tuple(x.shape)}")
@@ -585,12 +632,31 @@ def discrete_bits_per_dim(flow: Flow, images: torch.Tensor, generator: torch.Gen
 
     Returns:
         ``(N,)`` bits per dimension.
+
+    Raises:
+        TypeError, ValueError: for a bad ``images`` batch (values outside [0, 1]), a bad ``alpha``,
+            or images the flow's layers reject (another shape, device or dtype).
     """
+    check_images(images, "images", value_range=(0.0, 1.0))
     z, log_det = logit_transform(dequantize(images, generator=generator), alpha)
     n_dims = images[0].numel()
     return bits_per_dim(-(flow.log_prob(z) + log_det) + n_dims * math.log(256), n_dims)
 
 
 def inverse_logit_transform(z: torch.Tensor, alpha: float = 0.05) -> torch.Tensor:
-    """Undo :func:`logit_transform`: logit-space values (a flow's samples) -> grey levels in [0, 1], any shape."""
+    """Undo :func:`logit_transform`: logit-space values (a flow's samples) -> grey levels in [0, 1], any shape.
+
+    Args:
+        z: logit-space values, any shape.
+        alpha: the margin :func:`logit_transform` used, in [0, 0.5).
+
+    Returns:
+        (sigmoid(z) - alpha) / (1 - 2 alpha), clamped to [0, 1], the shape of ``z``.
+
+    Raises:
+        TypeError: if ``z`` is not a floating-point tensor or ``alpha`` not a number.
+        ValueError: for an empty or non-finite ``z``, or ``alpha`` outside [0, 0.5).
+    """
+    check_tensor(z, "z")
+    _check_alpha(alpha)
     return ((torch.sigmoid(z) - alpha) / (1 - 2 * alpha)).clamp(0, 1)

@@ -25,7 +25,17 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from utils.classifier import class_probabilities
-from utils.validation import check_data_matrix, check_positive_float, check_positive_int, check_probability_vector, check_tensor
+from utils.validation import (
+    check_covariance,
+    check_data_matrix,
+    check_images,
+    check_labels,
+    check_positive_float,
+    check_positive_int,
+    check_probability_vector,
+    check_same_device,
+    check_tensor,
+)
 
 __all__ = [
     "score_from_probabilities",
@@ -100,13 +110,6 @@ def classifier_score(images: torch.Tensor, classifier: nn.Module | None = None) 
 # ============================================================== conditional generators (chapter 9)
 
 
-def _check_labels(labels: torch.Tensor, n: int, name: str = "labels") -> None:
-    if not isinstance(labels, torch.Tensor) or labels.is_floating_point() or labels.dtype == torch.bool:
-        raise TypeError(f"{name} must be an integer tensor, got {type(labels).__name__}")
-    if labels.shape != (n,) or (n and labels.min() < 0):
-        raise ValueError(f"{name} must be ({n},) non-negative ints, got shape {tuple(labels.shape)}")
-
-
 def label_accuracy(images: torch.Tensor, labels: torch.Tensor, classifier: nn.Module | None = None) -> float:
     """The share of images that the classifier assigns to the label they were generated for.
 
@@ -122,13 +125,18 @@ def label_accuracy(images: torch.Tensor, labels: torch.Tensor, classifier: nn.Mo
         A float in [0, 1].
 
     Raises:
-        TypeError, ValueError: on a bad ``images`` tensor, or labels that are not ``(N,)`` ints.
+        TypeError, ValueError: on a bad ``images`` tensor, labels that are not ``(N,)`` ints in
+            0..K-1 (K, the classifier's number of classes), or labels on another device.
 
     References:
         Odena et al. (2017), *ACGAN*, section 4.1 (generated samples judged by a pre-trained classifier).
     """
-    _check_labels(labels, len(images))
-    predicted = class_probabilities(images, classifier).argmax(dim=1)
+    check_same_device(images=images, labels=labels)
+    check_images(images, "images", shape=(1, 28, 28), value_range=(0.0, 1.0))
+    check_labels(labels, "labels", n=len(images))
+    probabilities = class_probabilities(images, classifier)
+    check_labels(labels, "labels", n_classes=probabilities.shape[1])
+    predicted = probabilities.argmax(dim=1)
     return float((predicted == labels.to(predicted.device)).double().mean())
 
 
@@ -140,21 +148,23 @@ def intra_class_diversity(features: torch.Tensor, labels: torch.Tensor, n_classe
 
     Args:
         features: ``(N, F)`` feature vectors (e.g. :func:`utils.classifier.classifier_features`).
-        labels: ``(N,)`` int labels in 0..n_classes-1; each class needs at least two samples.
+        labels: ``(N,)`` int labels in 0..n_classes-1; each class needs at least two samples. They
+            may live on another device than ``features`` (chapter 9 keeps its labels on the CPU).
         n_classes: K, positive.
 
     Returns:
-        ``(K,)`` float64 mean distances, one per class.
+        ``(K,)`` float64 mean distances, one per class, on the CPU.
 
     Raises:
-        TypeError, ValueError: on bad shapes, non-finite features, or a class with fewer than two samples.
+        TypeError, ValueError: on bad shapes, non-finite features, labels outside 0..K-1, or a
+            class with fewer than two samples.
 
     References:
         Odena et al. (2017), section 4.2 (MS-SSIM within a class; we use classifier features).
     """
     check_data_matrix(features, "features")
-    _check_labels(labels, len(features))
     check_positive_int(n_classes, "n_classes")
+    check_labels(labels, "labels", n=len(features), n_classes=n_classes)
     out = torch.empty(n_classes, dtype=torch.float64)
     for k in range(n_classes):
         members = features[labels.to(features.device) == k].double()
@@ -179,14 +189,16 @@ def matched_accuracy(clusters: torch.Tensor, labels: torch.Tensor) -> tuple[floa
         ``(accuracy, mapping)``: a float in [0, 1] and cluster -> label.
 
     Raises:
-        TypeError, ValueError: if either is not an ``(N,)`` int tensor with N >= 1.
+        TypeError, ValueError: if either is not a non-negative ``(N,)`` int tensor with N >= 1, or
+            they are on different devices.
 
     References:
         Chen et al. (2016), *InfoGAN*, section 7.1 (5 % error on MNIST by matching codes to classes);
         Kuhn (1955), the Hungarian method.
     """
-    _check_labels(labels, len(labels))
-    _check_labels(clusters, len(labels), "clusters")
+    check_same_device(clusters=clusters, labels=labels)
+    check_labels(labels, "labels")
+    check_labels(clusters, "clusters", n=len(labels))
     if len(labels) == 0:
         raise ValueError("clusters and labels must not be empty")
     c, y = clusters.cpu().numpy(), labels.cpu().numpy()
@@ -247,12 +259,15 @@ def frechet_distance(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor,
         its MNIST classifier's, so the values are not comparable with published FIDs).
 
     Raises:
-        TypeError, ValueError: on non-finite input or mismatched sizes.
+        TypeError, ValueError: on non-finite input, mismatched sizes, inputs on different devices,
+            or a covariance that is not symmetric positive semi-definite (within
+            :data:`utils.validation.MATRIX_RTOL` of its largest entry).
 
     References:
         Heusel et al. (2017); Dowson and Landau (1982), *The Fréchet distance between
         multivariate normal distributions*; Prince's slides, "Measuring performance of generative models".
     """
+    check_same_device(mu1=mu1, sigma1=sigma1, mu2=mu2, sigma2=sigma2)
     for value, name in ((mu1, "mu1"), (mu2, "mu2")):
         check_tensor(value, name, ndim=1)
     for value, name in ((sigma1, "sigma1"), (sigma2, "sigma2")):
@@ -260,6 +275,8 @@ def frechet_distance(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor,
     f = len(mu1)
     if mu2.shape != (f,) or sigma1.shape != (f, f) or sigma2.shape != (f, f):
         raise ValueError(f"sizes differ: mu1 {tuple(mu1.shape)}, mu2 {tuple(mu2.shape)}, sigma1 {tuple(sigma1.shape)}, sigma2 {tuple(sigma2.shape)}")
+    check_covariance(sigma1, "sigma1")
+    check_covariance(sigma2, "sigma2")
     mu1, mu2, sigma1, sigma2 = (t.double() for t in (mu1, mu2, sigma1, sigma2))
     root1 = _symmetric_sqrt(sigma1)
     cross = torch.linalg.eigvalsh(root1 @ sigma2 @ root1).clamp_min(0).sqrt().sum()
@@ -302,12 +319,14 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3, chunk: 
         A :class:`PrecisionRecall` of two floats in [0, 1].
 
     Raises:
-        TypeError, ValueError: on bad matrices, mismatched F, or too few samples for k.
+        TypeError, ValueError: on bad matrices, mismatched F, sets on different devices, or too
+            few samples for k.
 
     References:
         Kynkäänniemi et al. (2019), *Improved precision and recall metric for assessing generative
         models*; Prince's slides, "Measuring performance of generative models".
     """
+    check_same_device(real=real, fake=fake)
     check_data_matrix(real, "real")
     check_data_matrix(fake, "fake")
     check_positive_int(k, "k")
@@ -413,12 +432,14 @@ def modes_covered(
 
     Raises:
         TypeError: if samples or centres is not a floating-point tensor.
-        ValueError: on shapes other than (N, d) and (K, d), NaN/inf, or non-positive std, n_std, min_count.
+        ValueError: on shapes other than (N, d) and (K, d), NaN/inf, samples and centres on
+            different devices, or non-positive std, n_std, min_count.
 
     References:
         Metz et al. (2017), *Unrolled GANs*, section 3.1; Srivastava et al. (2017), *VEEGAN*,
         section 5.1 (high-quality samples within 3 standard deviations).
     """
+    check_same_device(samples=samples, centres=centres)
     check_data_matrix(samples, "samples")
     check_data_matrix(centres, "centres")
     if samples.shape[1] != centres.shape[1]:

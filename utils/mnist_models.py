@@ -30,7 +30,7 @@ from utils.data import DATA_DIR, load_mnist
 from utils.flows import discrete_bits_per_dim, glow_mnist, inverse_logit_transform
 from utils.gan import dcgan_discriminator, dcgan_generator, gan_training_step
 from utils.vae import VAE, elbo
-from utils.validation import check_choice, check_positive_int
+from utils.validation import check_choice, check_positive_int, check_same_device
 
 __all__ = [
     "MNIST_MODELS_PATH",
@@ -69,8 +69,14 @@ class MNISTModel(NamedTuple):
     seconds_per_step: float  # of the training run that made the weights (CPU, one thread); nan if not recorded
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """``(n, 1, 28, 28)`` images in [0, 1]."""
+        """``(n, 1, 28, 28)`` images in [0, 1]; the conditional models' labels are 0, 1, ..., 9, 0, 1, ...
+
+        Raises:
+            TypeError, ValueError: for a bad ``n`` or ``generator``.
+        """
         check_positive_int(n, "n")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         if self.sampler is not None:
             return self.sampler(n, generator)
         noise = self.noise(n, generator)
@@ -142,12 +148,13 @@ def train_mnist_model(kind: str, n_steps: int | None = None, seed: int = 0) -> t
         The network in eval mode (for the DCGAN, its generator) and the seconds per step.
 
     Raises:
-        ValueError: for an unknown ``kind`` or a non-positive ``n_steps``.
+        TypeError: for a non-int ``n_steps`` or ``seed``.
+        ValueError: for an unknown ``kind``, a non-positive ``n_steps`` or a negative ``seed``.
     """
     check_choice(kind, "kind", TRAINED_HERE)
     n_steps = TRAINING_STEPS[kind] if n_steps is None else check_positive_int(n_steps, "n_steps")
+    g = rng.make_generator(seed)  # checks seed (a CPU generator: the global RNG is seeded next, as before)
     torch.manual_seed(seed)
-    g = rng.make_generator(seed)
     x = load_mnist("train")[0]
     start = time.perf_counter()
     network = {"vae": _train_vae, "flow": _train_flow, "dcgan": _train_dcgan}[kind](n_steps, g, x)
@@ -167,7 +174,9 @@ def load_mnist_models(device: torch.device | str = "cpu", path: str | Path | Non
         path: the file of the three models trained here; ``data/mnist_models.pt`` by default.
 
     Raises:
-        FileNotFoundError: if a weights file is missing, with the command that makes it.
+        FileNotFoundError: if a weights file is missing, with the command that makes it. (The
+            conditional models' ``decode`` raises ValueError for labels on another device than
+            the noise, and TypeError or ValueError for labels that are not ints in 0..9.)
     """
     from utils.conditional import N_CONTINUOUS_CODES, load_conditional_gans, one_hot
     from utils.diffusion import ddim_sample, ddpm_sample, linear_beta_schedule, load_mnist_ddpm
@@ -209,6 +218,7 @@ def load_mnist_models(device: torch.device | str = "cpu", path: str | Path | Non
         netG = trained.netG
 
         def decode(noise: torch.Tensor, labels: torch.Tensor, netG: nn.Module = netG) -> torch.Tensor:
+            check_same_device(noise=noise, labels=labels)
             z, continuous = noise[:, : netG.latent_dim], noise[:, netG.latent_dim :]  # continuous: InfoGAN's codes, else empty
             return (netG(z, torch.cat([one_hot(labels).to(z), continuous], dim=1)) + 1) / 2
 

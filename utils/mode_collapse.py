@@ -22,9 +22,17 @@ import torch
 from torch import nn
 
 from utils import rng
-from utils.gan import discriminator_loss, generator_loss
+from utils.gan import GENERATOR_LOSSES, discriminator_loss, generator_loss
 from utils.training import train
-from utils.validation import check_choice, check_data_matrix, check_positive_float, check_positive_int
+from utils.validation import (
+    check_choice,
+    check_data_matrix,
+    check_module_input,
+    check_positive_float,
+    check_positive_int,
+    check_same_device,
+    check_tensor,
+)
 from utils.wgan import gradient_penalty, wgan_critic_loss, wgan_generator_loss
 
 __all__ = [
@@ -55,8 +63,8 @@ class EnsembleLinear(nn.Module):
         in_features, out_features: positive.
 
     Raises:
-        TypeError, ValueError: if a size is not a positive int; in forward, if the input is not
-            ``(S, B, in_features)``.
+        TypeError, ValueError: if a size is not a positive int; in forward, if the input is not a
+            floating-point ``(S, B, in_features)`` tensor of the layer's dtype and on its device.
     """
 
     def __init__(self, n_models: int, in_features: int, out_features: int) -> None:
@@ -68,6 +76,8 @@ class EnsembleLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(n_models, 1, out_features).uniform_(-bound, bound))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_module_input(x, "input", self)
+        check_tensor(x, "input", finite=False)
         if x.ndim != 3 or x.shape[0] != self.weight.shape[0] or x.shape[2] != self.weight.shape[1]:
             raise ValueError(f"input must have shape ({self.weight.shape[0]}, B, {self.weight.shape[1]}), got {tuple(x.shape)}")
         return torch.baddbmm(self.bias, x, self.weight)
@@ -86,6 +96,7 @@ class MinibatchStdDev(nn.Module):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor(x, "input", finite=False)
         if x.ndim < 2 or x.shape[-2] < 2:
             raise ValueError(f"input must have shape (..., B, h) with B >= 2, got {tuple(x.shape)}")
         std = (x.var(dim=-2, unbiased=False, keepdim=True) + 1e-8).sqrt().mean(dim=-1, keepdim=True)  # (..., 1, 1)
@@ -110,6 +121,7 @@ class Pack(nn.Module):
         self.m = check_positive_int(m, "m")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor(x, "input", min_ndim=2, finite=False, floating=False)
         if x.shape[-2] % self.m:
             raise ValueError(f"the batch size {x.shape[-2]} must be a multiple of the packing degree m = {self.m}")
         return x.reshape(*x.shape[:-2], x.shape[-2] // self.m, self.m * x.shape[-1])
@@ -170,7 +182,8 @@ def unrolled_generator_loss(
         (the mean over all logits times the leading dimension for 3-D logits).
 
     Raises:
-        TypeError, ValueError: on a bad n_unroll, lr or kind.
+        TypeError, ValueError: on a bad n_unroll, lr or kind, a ``netD`` that is not an ``nn.Module``,
+            or ``real`` and ``fake`` that are not finite floating-point tensors on one device.
 
     References:
         Metz et al. (2017), *Unrolled generative adversarial networks*, eqs. (6)-(7) (they unroll
@@ -181,6 +194,12 @@ def unrolled_generator_loss(
     if n_unroll < 0:
         raise ValueError(f"n_unroll must be >= 0, got {n_unroll}")
     lr = check_positive_float(lr, "lr")
+    check_choice(kind, "kind", GENERATOR_LOSSES)
+    if not isinstance(netD, nn.Module):
+        raise TypeError(f"netD must be an nn.Module (its parameters are unrolled), got {type(netD).__name__}")
+    check_same_device(real=real, fake=fake)
+    check_tensor(real, "real", min_ndim=1)
+    check_tensor(fake, "fake", min_ndim=1)
     params = dict(netD.named_parameters())
     for _ in range(n_unroll):
         loss_d = ensemble_discriminator_loss(
@@ -191,23 +210,41 @@ def unrolled_generator_loss(
     return ensemble_generator_loss(torch.func.functional_call(netD, params, (fake,)), kind)
 
 
-def _ensemble_size(logits: torch.Tensor) -> int:
+def _ensemble_size(logits: torch.Tensor, name: str) -> int:
+    """S for ``(S, B, 1)`` logits, 1 for ``(N,)`` or ``(N, 1)`` ones (the losses check the values)."""
+    check_tensor(logits, name, finite=False)
+    if logits.ndim not in (1, 2, 3) or logits.ndim > 1 and logits.shape[-1] != 1:
+        raise ValueError(f"{name} must have shape (S, B, 1), (N,) or (N, 1), got {tuple(logits.shape)}")
     return logits.shape[0] if logits.ndim == 3 else 1
 
 
 def ensemble_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """:func:`discriminator_loss` summed over an ensemble: logits ``(S, B, 1)`` give the sum of the S losses.
 
-    Each member's gradient is then its own loss's gradient, whatever S. 1-D or 2-D logits are
-    passed to :func:`discriminator_loss` unchanged.
+    Each member's gradient is then its own loss's gradient, whatever S. 1-D or 2-D logits
+    (``(N,)`` or ``(N, 1)``) give :func:`discriminator_loss`.
+
+    Raises:
+        TypeError, ValueError: for non-finite or non-float logits, other shapes, or real and
+            fake logits of different ensembles (another S, or one 3-D and one not).
     """
-    s = _ensemble_size(real_logits)
+    s = _ensemble_size(real_logits, "real_logits")
+    if _ensemble_size(fake_logits, "fake_logits") != s or real_logits.ndim != fake_logits.ndim and 3 in (real_logits.ndim, fake_logits.ndim):
+        raise ValueError(
+            f"real_logits and fake_logits must come from the same ensemble, got shapes {tuple(real_logits.shape)} and {tuple(fake_logits.shape)}"
+        )
+    check_same_device(real_logits=real_logits, fake_logits=fake_logits)
     return s * discriminator_loss(real_logits.reshape(-1), fake_logits.reshape(-1))
 
 
 def ensemble_generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> torch.Tensor:
-    """:func:`generator_loss` summed over an ensemble: logits ``(S, B, 1)`` give the sum of the S losses."""
-    return _ensemble_size(fake_logits) * generator_loss(fake_logits.reshape(-1), kind)
+    """:func:`generator_loss` summed over an ensemble: logits ``(S, B, 1)`` give the sum of the S losses.
+
+    Raises:
+        TypeError, ValueError: for non-finite or non-float logits, a shape other than ``(S, B, 1)``,
+            ``(N,)`` or ``(N, 1)``, or an unknown ``kind``.
+    """
+    return _ensemble_size(fake_logits, "fake_logits") * generator_loss(fake_logits.reshape(-1), kind)
 
 
 class GANEnsemble(NamedTuple):

@@ -34,6 +34,7 @@ from utils import rng
 from utils.gan import discriminator_loss, generator_loss
 from utils.validation import (
     check_images,
+    check_in_range,
     check_nonnegative_float,
     check_positive_float,
     check_positive_int,
@@ -77,6 +78,10 @@ class UNet(nn.Module):
     the input (pix2pix's first, abandoned, noise input). Dropout (if any) acts at the 7x7
     bottleneck and the first decoder layer, as pix2pix's dropout in the decoder. Output in [0, 1].
 
+    Raises:
+        TypeError, ValueError: for a size that is not a positive int, ``noise_channels`` < 0,
+            or ``dropout`` outside [0, 1).
+
     References:
         Ronneberger et al. (2015), *U-Net*, figure 1; Isola et al. (2017), *Image-to-image
         translation with conditional adversarial networks*, section 3.2.1 and appendix 6.1.1.
@@ -85,6 +90,14 @@ class UNet(nn.Module):
     def __init__(self, in_channels: int = 1, out_channels: int = 1, channels: int = 16, dropout: float = 0.0,
                  noise_channels: int = 0) -> None:
         super().__init__()
+        check_positive_int(in_channels, "in_channels")
+        check_positive_int(out_channels, "out_channels")
+        check_positive_int(channels, "channels")
+        if not isinstance(noise_channels, int) or isinstance(noise_channels, bool):
+            raise TypeError(f"noise_channels must be an int, got {type(noise_channels).__name__}")
+        if noise_channels < 0:
+            raise ValueError(f"noise_channels must be >= 0, got {noise_channels}")
+        check_in_range(dropout, "dropout", 0.0, 1.0)
         c, self.noise_channels = channels, noise_channels
         act = nn.LeakyReLU(0.2)
         self.enc1 = nn.Sequential(nn.Conv2d(in_channels + noise_channels, c, 3, 1, 1), act)  # c x 28 x 28
@@ -125,14 +138,7 @@ def unet_generator(in_channels: int = 1, channels: int = 16, dropout: float = 0.
     References:
         Isola et al. (2017), section 3.2.1 (U-Net with skips; noise as dropout, section 3.1).
     """
-    check_positive_int(in_channels, "in_channels")
-    check_positive_int(channels, "channels")
-    if not isinstance(noise_channels, int) or isinstance(noise_channels, bool):
-        raise TypeError(f"noise_channels must be an int, got {type(noise_channels).__name__}")
-    if noise_channels < 0:
-        raise ValueError(f"noise_channels must be >= 0, got {noise_channels}")
-    if not 0.0 <= check_nonnegative_float(dropout, "dropout") < 1.0:
-        raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+    check_in_range(dropout, "dropout", 0.0, 1.0)
     return UNet(in_channels, 1, channels, float(dropout), noise_channels)
 
 
@@ -179,7 +185,10 @@ def receptive_field(net: nn.Module) -> int:
     Walks the network's ``Conv2d`` / ``MaxPool2d`` / ``AvgPool2d`` layers in order with the
     recursion ``r <- r + (k - 1) d j``, ``j <- j s`` (kernel k, stride s, dilation d, jump j:
     the distance in input pixels between neighbouring units), from ``r = 1, j = 1``.
-    Other layers (activations, batch norm) act pointwise and leave both unchanged.
+    Other layers (activations, batch norm) act pointwise and leave both unchanged. Layers the
+    recursion does not describe (transposed or non-2-D convolutions and pooling, adaptive
+    pooling, upsampling, fully connected layers) and non-square kernels, strides or dilations
+    are refused rather than skipped.
 
     Args:
         net: a module whose sub-modules are applied in registration order (e.g. ``nn.Sequential``).
@@ -189,6 +198,7 @@ def receptive_field(net: nn.Module) -> int:
 
     Raises:
         TypeError: if ``net`` is not an ``nn.Module``.
+        ValueError: if it holds a layer the recursion does not describe, or a non-square one.
 
     References:
         Araujo, Norris and Sim (2019), *Computing receptive fields of convolutional neural
@@ -200,11 +210,31 @@ def receptive_field(net: nn.Module) -> int:
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
             pair = lambda v: v if isinstance(v, tuple) else (v, v)  # noqa: E731
-            k, s = pair(m.kernel_size)[0], pair(m.stride)[0]
-            d = pair(getattr(m, "dilation", 1))[0]
+            sizes = {"kernel_size": pair(m.kernel_size), "stride": pair(m.stride), "dilation": pair(getattr(m, "dilation", 1))}
+            for what, (a, b) in sizes.items():
+                if a != b:
+                    raise ValueError(f"net must have square layers: {type(m).__name__} has {what} {(a, b)}")
+            k, s, d = sizes["kernel_size"][0], sizes["stride"][0], sizes["dilation"][0]
             r += (k - 1) * d * j
             j *= s
+        elif isinstance(m, _UNSUPPORTED_LAYERS):
+            raise ValueError(f"net holds a {type(m).__name__}, which receptive_field does not handle (only Conv2d, MaxPool2d and AvgPool2d)")
     return r
+
+
+_UNSUPPORTED_LAYERS = (
+    nn.modules.conv._ConvNd,  # Conv1d, Conv3d and every transposed convolution (Conv2d is handled above)
+    nn.modules.pooling._MaxPoolNd,
+    nn.modules.pooling._AvgPoolNd,
+    nn.modules.pooling._AdaptiveAvgPoolNd,
+    nn.modules.pooling._AdaptiveMaxPoolNd,
+    nn.modules.pooling._LPPoolNd,
+    nn.Upsample,
+    nn.Unfold,
+    nn.Fold,
+    nn.Linear,
+    nn.Bilinear,
+)
 
 
 # ----------------------------------------------------------------------------- losses
@@ -217,9 +247,9 @@ def _flat_logits(logits: torch.Tensor, name: str) -> torch.Tensor:
 
 
 def _pair(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str]) -> None:
+    check_same_device(**{names[0]: a, names[1]: b})
     check_tensor(a, names[0], min_ndim=1)
     check_tensor(b, names[1], min_ndim=1)
-    check_same_device(**{names[0]: a, names[1]: b})
     if a.shape != b.shape:
         raise ValueError(f"{names[0]} and {names[1]} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
 
@@ -422,6 +452,17 @@ def _descend(opt: torch.optim.Optimizer, loss: torch.Tensor) -> float:
     return loss.item()
 
 
+def _check_optimizers(netG: object, opt_g: object, netD: object, opt_d: object) -> None:
+    """Before any step: the networks are callable and each one that is given has an optimizer."""
+    _check_map(netG, "netG")
+    if not isinstance(opt_g, torch.optim.Optimizer):
+        raise TypeError(f"opt_g must be a torch.optim.Optimizer, got {type(opt_g).__name__}")
+    if netD is not None:
+        _check_map(netD, "netD")
+        if not isinstance(opt_d, torch.optim.Optimizer):
+            raise TypeError(f"opt_d must be a torch.optim.Optimizer when netD is given, got {type(opt_d).__name__}")
+
+
 def _d_step(netD: nn.Module, opt_d: torch.optim.Optimizer, real_in: torch.Tensor, fake_in: torch.Tensor) -> float:
     return _descend(opt_d, patch_discriminator_loss(netD(real_in), netD(fake_in.detach())))
 
@@ -452,12 +493,15 @@ def pix2pix_training_step(
         ``{"l1", "loss_g"}`` and, with a discriminator, ``"loss_d"``.
 
     Raises:
-        TypeError, ValueError: on bad batches or ``lam``.
+        TypeError, ValueError: on bad batches or ``lam``, or a discriminator without its optimizer;
+            every argument is checked before any optimizer step.
 
     References:
         Isola et al. (2017), eq. (4) and section 3.3 (alternating steps).
     """
     _pair(source, target, ("source", "target"))
+    check_nonnegative_float(lam, "lam")
+    _check_optimizers(netG, opt_g, netD, opt_d)
     out: dict[str, float] = {}
     z = None
     if getattr(netG, "noise_channels", 0):
@@ -500,13 +544,23 @@ def srgan_training_step(
         ``{"mse", "loss_g"}`` and, with a discriminator, ``"loss_d"``.
 
     Raises:
-        TypeError, ValueError: on bad batches or weights.
+        TypeError, ValueError: on bad batches (other batch sizes or devices), weights or
+            ``features``, or a discriminator without its optimizer; every argument is checked
+            before any optimizer step.
 
     References:
         Ledig et al. (2017), eq. (3) and section 2.
     """
+    check_same_device(low=low, high=high)
     check_images(low, "low")
     check_images(high, "high")
+    if len(low) != len(high):
+        raise ValueError(f"low and high must hold the same number of images, got {len(low)} and {len(high)}")
+    check_nonnegative_float(adv_weight, "adv_weight")
+    check_nonnegative_float(perceptual_weight, "perceptual_weight")
+    if features is not None and not callable(features):
+        raise TypeError(f"features must be callable, got {type(features).__name__}")
+    _check_optimizers(netG, opt_g, netD, opt_d)
     out: dict[str, float] = {}
     fake = netG(nn.functional.interpolate(low, size=high.shape[2:], mode="nearest"))
     fake_logits = None
@@ -548,15 +602,20 @@ def cyclegan_training_step(
         ``{"loss_d", "loss_g", "cycle"}``.
 
     Raises:
-        TypeError, ValueError: on bad batches or weights.
+        TypeError, ValueError: on bad batches (or batches on different devices) or weights,
+            checked before any optimizer step.
 
     References:
         Zhu et al. (2017), eq. (3) (with cross-entropy instead of least squares).
     """
+    check_same_device(x=x, y=y)
     check_images(x, "x")
     check_images(y, "y")
     cycle_weight = check_nonnegative_float(cycle_weight, "cycle_weight")
     identity_weight = check_nonnegative_float(identity_weight, "identity_weight")
+    _check_optimizers(netG, opt_g, netD_y, opt_d)
+    for net, name in ((netF, "netF"), (netD_x, "netD_x"), (netD_y, "netD_y")):
+        _check_map(net, name)
     fake_y, fake_x = netG(x), netF(y)
     loss_d = patch_discriminator_loss(netD_y(y), netD_y(fake_y.detach())) + patch_discriminator_loss(
         netD_x(x), netD_x(fake_x.detach())
@@ -714,9 +773,11 @@ def mean_gradient_magnitude(images: torch.Tensor) -> torch.Tensor:
         ``(N,)``, in intensity units per pixel.
 
     Raises:
-        TypeError, ValueError: on a bad batch.
+        TypeError, ValueError: on a bad batch, or images smaller than 2 x 2 (no finite difference).
     """
     check_images(images, "images")
+    if images.shape[2] < 2 or images.shape[3] < 2:
+        raise ValueError(f"images must be at least 2 x 2 pixels for a finite difference, got shape {tuple(images.shape)}")
     dx = images[:, :, :-1, 1:] - images[:, :, :-1, :-1]
     dy = images[:, :, 1:, :-1] - images[:, :, :-1, :-1]
     return (dx.pow(2) + dy.pow(2)).sqrt().reshape(len(images), -1).mean(dim=1)

@@ -33,6 +33,7 @@ from utils.training import mlp
 from utils import rng
 from utils.validation import (
     check_choice,
+    check_module_input,
     check_positive_float,
     check_positive_int,
     check_same_device,
@@ -496,12 +497,29 @@ class VAE(nn.Module):
         mu, logvar = self.encoder(self._flat(x)).chunk(2, dim=-1)
         return mu, logvar
 
+    def _check_codes(self, z: torch.Tensor) -> None:
+        check_module_input(z, "z", self)
+        check_tensor(z, "z", min_ndim=1)
+        if z.shape[-1] != self.latent_dim:
+            raise ValueError(f"z must have shape (..., {self.latent_dim}), got {tuple(z.shape)}")
+
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """The decoder's raw output for ``(..., latent_dim)`` codes: ``(..., data_dim)`` logits."""
+        """The decoder's raw output for ``(..., latent_dim)`` codes: ``(..., data_dim)`` logits.
+
+        Raises:
+            TypeError: for a non-tensor ``z``, or one of another dtype than the model's parameters.
+            ValueError: for NaN/inf, another last dimension than ``latent_dim``, or another device.
+        """
+        self._check_codes(z)
         return self.decoder(z)
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
-        """E[x|z] in [0, 1] (Bernoulli probabilities or the Gaussian's mean): ``(..., data_dim)``."""
+        """E[x|z] in [0, 1] (Bernoulli probabilities or the Gaussian's mean): ``(..., data_dim)``.
+
+        Raises:
+            TypeError, ValueError: as :meth:`decode`.
+        """
+        self._check_codes(z)
         return torch.sigmoid(self.decoder(z))
 
     def log_px_given_z(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

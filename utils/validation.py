@@ -20,6 +20,7 @@ import torch
 
 __all__ = [
     "PROB_ATOL",
+    "MATRIX_RTOL",
     "check_tensor",
     "check_data_matrix",
     "check_images",
@@ -27,11 +28,17 @@ __all__ = [
     "check_positive_float",
     "check_nonnegative_float",
     "check_probability_vector",
+    "check_finite_float",
+    "check_in_range",
+    "check_labels",
+    "check_covariance",
     "check_same_device",
+    "check_module_input",
     "check_choice",
 ]
 
 PROB_ATOL = 1e-4  # how far from 1 a probability vector (or a row of one) may sum, everywhere
+MATRIX_RTOL = 1e-5  # how far from symmetric and PSD a covariance may be, relative to its largest entry (float32 round-off)
 
 
 def check_tensor(
@@ -172,6 +179,107 @@ def check_nonnegative_float(value: object, name: str) -> float:
     return v
 
 
+def check_finite_float(value: object, name: str) -> float:
+    """Check a finite real number of any sign (a log-likelihood, a period) and return it as a float.
+
+    Raises:
+        TypeError: if ``value`` is not a real number (a bool is not).
+        ValueError: if it is NaN or infinite.
+    """
+    return _check_real(value, name)
+
+
+def check_in_range(
+    value: object, name: str, low: float, high: float, *, low_closed: bool = True, high_closed: bool = False
+) -> float:
+    """Check a finite number in an interval, ``[low, high)`` by default (a margin, a probability, a decay).
+
+    Args:
+        value: the argument.
+        name: its name, for messages.
+        low, high: the bounds.
+        low_closed, high_closed: whether each bound is allowed.
+
+    Returns:
+        ``value`` as a float.
+
+    Raises:
+        TypeError: if ``value`` is not a real number (a bool is not).
+        ValueError: if it is NaN, infinite or outside the interval (the message shows the interval).
+    """
+    v = _check_real(value, name)
+    above = v >= low if low_closed else v > low
+    below = v <= high if high_closed else v < high
+    if not (above and below):
+        interval = f"{'[' if low_closed else '('}{low:g}, {high:g}{']' if high_closed else ')'}"
+        raise ValueError(f"{name} must lie in {interval}, got {v}")
+    return v
+
+
+def check_labels(labels: object, name: str = "labels", n: int | None = None, n_classes: int | None = None) -> torch.Tensor:
+    """Check class labels (or codes, cluster indices): an integer tensor ``(n,)`` with values in 0..n_classes-1.
+
+    Args:
+        labels: the argument.
+        name: its name, for messages.
+        n: the length it must have (None: any).
+        n_classes: K, the number of classes: every value must lie in 0..K-1 (None: only >= 0).
+
+    Returns:
+        ``labels``.
+
+    Raises:
+        TypeError: if ``labels`` is not a tensor, or has a floating, complex or bool dtype.
+        ValueError: if it is not 1-D, has another length than ``n``, or holds a value outside the range.
+    """
+    if not isinstance(labels, torch.Tensor) or labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise TypeError(f"{name} must be an integer tensor, got {type(labels).__name__} {getattr(labels, 'dtype', '')}".rstrip())
+    if labels.ndim != 1 or (n is not None and len(labels) != n):
+        want = "(N,)" if n is None else f"({n},)"
+        raise ValueError(f"{name} must have shape {want}, got {tuple(labels.shape)}")
+    if len(labels):
+        lo, hi = int(labels.min()), int(labels.max())
+        if lo < 0 or (n_classes is not None and hi >= n_classes):
+            want = "non-negative" if n_classes is None else f"in 0..{n_classes - 1}"
+            raise ValueError(f"{name} must hold values {want}, got values in {lo}..{hi}")
+    return labels
+
+
+def check_covariance(sigma: object, name: str, size: int | None = None, rtol: float = MATRIX_RTOL) -> torch.Tensor:
+    """Check a covariance matrix: finite, square, symmetric and positive semi-definite, within a tolerance.
+
+    Round-off is allowed: an asymmetry or a negative eigenvalue of at most ``rtol`` times the
+    largest absolute entry (computed in float64) passes.
+
+    Args:
+        sigma: the ``(F, F)`` floating-point matrix.
+        name: its name, for messages.
+        size: F, if it is fixed (None: any).
+        rtol: the relative tolerance (:data:`MATRIX_RTOL` by default).
+
+    Returns:
+        ``sigma``.
+
+    Raises:
+        TypeError: if ``sigma`` is not a floating-point tensor.
+        ValueError: if it is not square (of ``size``), holds NaN/inf, is not symmetric or has a
+            negative eigenvalue beyond the tolerance.
+    """
+    check_tensor(sigma, name, ndim=2)
+    if sigma.shape[0] != sigma.shape[1] or (size is not None and sigma.shape[0] != size):
+        want = "(F, F)" if size is None else f"({size}, {size})"
+        raise ValueError(f"{name} must be a square matrix {want}, got shape {tuple(sigma.shape)}")
+    s = sigma.detach().double()
+    tol = rtol * max(float(s.abs().max()), 1e-300)
+    asymmetry = float((s - s.T).abs().max())
+    if asymmetry > tol:
+        raise ValueError(f"{name} must be symmetric (within {rtol:g} of its largest entry), got an asymmetry of {asymmetry:.3g}")
+    lowest = float(torch.linalg.eigvalsh((s + s.T) / 2).min())
+    if lowest < -tol:
+        raise ValueError(f"{name} must be positive semi-definite (within {rtol:g} of its largest entry), got an eigenvalue of {lowest:.3g}")
+    return sigma
+
+
 def check_probability_vector(p: object, name: str, atol: float = PROB_ATOL) -> torch.Tensor:
     """Check probabilities along the last dimension: finite, non-negative, summing to 1 within ``atol``.
 
@@ -198,7 +306,7 @@ def check_probability_vector(p: object, name: str, atol: float = PROB_ATOL) -> t
 
 
 def check_same_device(**tensors: torch.Tensor | None) -> None:
-    """Check that every given tensor lives on one device (None entries are skipped).
+    """Check that every given tensor lives on one device (None and non-tensor entries are skipped).
 
     Called as ``check_same_device(x=x, centroids=init)``: the message names both arguments,
     so mixed CPU and CUDA inputs fail clearly instead of with a raw torch error or a silent copy.
@@ -208,7 +316,7 @@ def check_same_device(**tensors: torch.Tensor | None) -> None:
     """
     first: tuple[str, torch.device] | None = None
     for name, t in tensors.items():
-        if t is None:
+        if not isinstance(t, torch.Tensor):  # None, or a wrong type that check_tensor reports
             continue
         if first is None:
             first = (name, t.device)
@@ -216,6 +324,30 @@ def check_same_device(**tensors: torch.Tensor | None) -> None:
             raise ValueError(
                 f"{name} is on {t.device} but {first[0]} is on {first[1]}: move them to one device (e.g. with .to({first[0]}.device))"
             )
+
+
+def check_module_input(x: torch.Tensor, name: str, module: torch.nn.Module) -> None:
+    """Check that a tensor can enter a module: on the device and of the dtype of its parameters.
+
+    torch would fail inside the layer with "expected scalar type Float but found Double" (or a
+    device error); this names the argument instead. Nothing is cast: convert one side yourself.
+    A module without parameters (or a non-tensor ``x``, which :func:`check_tensor` reports)
+    passes.
+
+    Raises:
+        ValueError: if ``x`` is on another device than the module's parameters.
+        TypeError: if ``x`` has another floating-point dtype than the module's parameters.
+    """
+    p = next(module.parameters(), None)
+    if p is None or not isinstance(x, torch.Tensor):
+        return
+    if x.device != p.device:
+        raise ValueError(f"{name} is on {x.device} but the {type(module).__name__}'s parameters are on {p.device}: move one of them")
+    if x.is_floating_point() and x.dtype != p.dtype:
+        raise TypeError(
+            f"{name} must have dtype {p.dtype} (the {type(module).__name__}'s parameters), got {x.dtype}: "
+            f"convert one of them ({name}.to({p.dtype}) or module.to({x.dtype}))"
+        )
 
 
 def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
